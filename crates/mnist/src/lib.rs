@@ -1,0 +1,1 @@
+//! `handprop-mnist`: loads, verifies and fetches MNIST (filled by the foundation work).

@@ -1,0 +1,1 @@
+//! `handprop-runner`: composes the network and update rules into the study's cases and runs them.

@@ -1,0 +1,2 @@
+//! Placeholder; filled by the tensor work.
+fn main() {}

@@ -1,0 +1,162 @@
+//! Row-major f32 matrices and borrowed views.
+
+/// A shape that does not fit: the data length or the operands' dimensions disagree.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("shape error: {0}")]
+pub struct ShapeError(pub String);
+
+/// An owned, dense, row-major `rows × cols` f32 matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix {
+    rows: usize,
+    cols: usize,
+    data: Vec<f32>,
+}
+
+impl Matrix {
+    /// A `rows × cols` matrix of zeros.
+    pub fn zeros(rows: usize, cols: usize) -> Self {
+        Self { rows, cols, data: vec![0.0; rows * cols] }
+    }
+
+    /// Wraps `data` (row-major) as a `rows × cols` matrix; the length must be `rows · cols`.
+    pub fn from_vec(rows: usize, cols: usize, data: Vec<f32>) -> Result<Self, ShapeError> {
+        if data.len() != rows * cols {
+            return Err(ShapeError(format!(
+                "{} values cannot form a {rows}×{cols} matrix",
+                data.len()
+            )));
+        }
+        Ok(Self { rows, cols, data })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The row-major elements.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The row-major elements, mutably.
+    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// Consumes the matrix and returns its row-major elements.
+    pub fn into_vec(self) -> Vec<f32> {
+        self.data
+    }
+
+    /// A borrowed view of the whole matrix.
+    pub fn view(&self) -> MatRef<'_> {
+        MatRef { rows: self.rows, cols: self.cols, data: &self.data }
+    }
+
+    /// A mutable borrowed view of the whole matrix.
+    pub fn view_mut(&mut self) -> MatMut<'_> {
+        MatMut { rows: self.rows, cols: self.cols, data: &mut self.data }
+    }
+}
+
+/// A borrowed, contiguous, row-major `rows × cols` f32 matrix.
+#[derive(Debug, Clone, Copy)]
+pub struct MatRef<'a> {
+    rows: usize,
+    cols: usize,
+    data: &'a [f32],
+}
+
+impl<'a> MatRef<'a> {
+    /// Views `data` (row-major) as `rows × cols`; the length must be `rows · cols`.
+    pub fn new(rows: usize, cols: usize, data: &'a [f32]) -> Result<Self, ShapeError> {
+        if data.len() != rows * cols {
+            return Err(ShapeError(format!(
+                "{} values cannot form a {rows}×{cols} view",
+                data.len()
+            )));
+        }
+        Ok(Self { rows, cols, data })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The row-major elements.
+    pub fn as_slice(&self) -> &'a [f32] {
+        self.data
+    }
+
+    /// Rows `start..start + n` as a view (a batch of a data set, without copying).
+    ///
+    /// # Panics
+    /// If the range exceeds the matrix.
+    pub fn rows_range(&self, start: usize, n: usize) -> MatRef<'a> {
+        assert!(start + n <= self.rows, "rows {start}..{} out of {}", start + n, self.rows);
+        MatRef {
+            rows: n,
+            cols: self.cols,
+            data: &self.data[start * self.cols..(start + n) * self.cols],
+        }
+    }
+}
+
+/// A mutable borrowed, contiguous, row-major `rows × cols` f32 matrix.
+#[derive(Debug)]
+pub struct MatMut<'a> {
+    rows: usize,
+    cols: usize,
+    data: &'a mut [f32],
+}
+
+impl<'a> MatMut<'a> {
+    /// Views `data` (row-major) as `rows × cols`; the length must be `rows · cols`.
+    pub fn new(rows: usize, cols: usize, data: &'a mut [f32]) -> Result<Self, ShapeError> {
+        if data.len() != rows * cols {
+            return Err(ShapeError(format!(
+                "{} values cannot form a {rows}×{cols} view",
+                data.len()
+            )));
+        }
+        Ok(Self { rows, cols, data })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The row-major elements.
+    pub fn as_slice(&self) -> &[f32] {
+        self.data
+    }
+
+    /// The row-major elements, mutably.
+    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+        self.data
+    }
+
+    /// Reborrows as an immutable view.
+    pub fn as_ref(&self) -> MatRef<'_> {
+        MatRef { rows: self.rows, cols: self.cols, data: self.data }
+    }
+}
