@@ -1,5 +1,47 @@
 //! `cargo xtask <task>`: the project's tasks in one binary, one module per task.
+//!
+//! xtask holds no experiment logic: each task parses its arguments and calls the library crates.
+
+mod bench;
+mod download;
+mod report;
+mod slurm;
+mod trials;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "handprop's tasks", version)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Fetch and verify MNIST into the download cache.
+    Download(download::Args),
+    /// Run the study (the main job): trials × experiments × cases, then the report.
+    Trials(trials::Args),
+    /// Run the benchmarks (GEMM, training step, optimizer updates) in release mode.
+    Bench(bench::Args),
+    /// Turn a results directory into charts, statistics and an HTML report.
+    Report(report::Args),
+    /// Run the study on a Slurm cluster as a job array of shards.
+    Slurm(slurm::Args),
+}
 
 fn main() {
-    eprintln!("no tasks yet");
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Download(args) => download::run(args),
+        Task::Trials(args) => trials::run(args),
+        Task::Bench(args) => bench::run(args),
+        Task::Report(args) => report::run(args),
+        Task::Slurm(args) => slurm::run(args),
+    };
+    if let Err(err) = result {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
 }
