@@ -1,0 +1,1 @@
+//! `handprop-report`: turns a results directory into charts, statistics and an HTML report.

@@ -1,0 +1,1 @@
+//! Slurm job arrays over the runner's shards (not built yet).
