@@ -1,0 +1,200 @@
+//! One fully connected layer without bias, with cached forward state and hand-written backward.
+
+use handprop_tensor::{gemm_nn, gemm_nt, gemm_tn, Accum, MatMut, MatRef, Matrix};
+
+use crate::{Activation, LayerError};
+
+/// A dense layer `z = x·W`, `a = f(z)` without bias, owning the buffers its forward and backward
+/// passes write (sized once for `capacity` rows; nothing is allocated per call).
+///
+/// The weights `W` (`inputs × outputs`, row-major) and the weight gradient are *not* owned here:
+/// the network keeps them in two plain `Vec<Matrix>` so that an optimizer can borrow
+/// `(weights, gradient)` pairs without touching the caches.
+///
+/// * forward: `z = x·W` (cached), `a = f(z)` (cached);
+/// * backward, given `u` (the gradient arriving at the output `a`):
+///   `e = u ⊙ f′(z)` (local error), `G = xᵀ·e` (weight gradient) and, unless this is the first
+///   layer, `g = e·Wᵀ` (the gradient passed down).
+///
+/// Where the study differs from textbook back-propagation: `G` is the **sum** over the batch rows
+/// (no `1/batch` factor), there is no bias, and the first layer passes nothing down (there is
+/// nothing below it to receive it), which saves one product per step.
+#[derive(Debug, Clone)]
+pub struct Dense {
+    inputs: usize,
+    outputs: usize,
+    capacity: usize,
+    activation: Activation,
+    pass_down: bool,
+    rows: usize,
+    z: Matrix,
+    a: Matrix,
+    e: Matrix,
+    g: Matrix,
+}
+
+/// The first `rows` rows of a row-major buffer with `cols` columns, as a view.
+pub(crate) fn head(m: &Matrix, rows: usize) -> MatRef<'_> {
+    let cols = m.cols();
+    MatRef::new(rows, cols, &m.as_slice()[..rows * cols]).expect("rows ≤ capacity by construction")
+}
+
+/// The first `rows` rows of a row-major buffer with `cols` columns, as a mutable view.
+pub(crate) fn head_mut(m: &mut Matrix, rows: usize) -> MatMut<'_> {
+    let cols = m.cols();
+    MatMut::new(rows, cols, &mut m.as_mut_slice()[..rows * cols])
+        .expect("rows ≤ capacity by construction")
+}
+
+impl Dense {
+    /// A layer mapping `inputs` to `outputs` columns for batches of up to `capacity` rows.
+    /// `pass_down` says whether backward computes `g = e·Wᵀ` (false for the first layer).
+    pub fn new(
+        inputs: usize,
+        outputs: usize,
+        capacity: usize,
+        activation: Activation,
+        pass_down: bool,
+    ) -> Result<Self, LayerError> {
+        if capacity == 0 {
+            return Err(LayerError::ZeroBatch);
+        }
+        if inputs == 0 || outputs == 0 {
+            return Err(LayerError::Shape(format!("a {inputs}→{outputs} layer has a zero width")));
+        }
+        Ok(Self {
+            inputs,
+            outputs,
+            capacity,
+            activation,
+            pass_down,
+            rows: 0,
+            z: Matrix::zeros(capacity, outputs),
+            a: Matrix::zeros(capacity, outputs),
+            e: Matrix::zeros(capacity, outputs),
+            g: if pass_down { Matrix::zeros(capacity, inputs) } else { Matrix::zeros(0, inputs) },
+        })
+    }
+
+    /// Input width (rows of `W`).
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// Output width (columns of `W`).
+    pub fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    /// Rows of the last forward pass (0 before the first).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn check_w(&self, w: MatRef<'_>) -> Result<(), LayerError> {
+        if (w.rows(), w.cols()) != (self.inputs, self.outputs) {
+            return Err(LayerError::Shape(format!(
+                "weights are {}×{}, the layer is {}×{}",
+                w.rows(),
+                w.cols(),
+                self.inputs,
+                self.outputs
+            )));
+        }
+        Ok(())
+    }
+
+    /// Forward pass: caches `z = x·W` and `a = f(z)` for the `x.rows()` rows and returns `a`.
+    pub fn forward(&mut self, x: MatRef<'_>, w: MatRef<'_>) -> Result<MatRef<'_>, LayerError> {
+        self.check_w(w)?;
+        if x.cols() != self.inputs {
+            return Err(LayerError::Shape(format!(
+                "input has {} columns, the layer takes {}",
+                x.cols(),
+                self.inputs
+            )));
+        }
+        if x.rows() > self.capacity {
+            return Err(LayerError::BatchTooLarge { rows: x.rows(), capacity: self.capacity });
+        }
+        let rows = x.rows();
+        self.rows = rows;
+        gemm_nn(x, w, head_mut(&mut self.z, rows), Accum::Overwrite);
+        let n = rows * self.outputs;
+        self.activation.forward(&self.z.as_slice()[..n], &mut self.a.as_mut_slice()[..n]);
+        Ok(head(&self.a, rows))
+    }
+
+    /// Backward pass for the rows of the last forward: `e = u ⊙ f′(z)`, `grad = xᵀ·e` (overwritten,
+    /// a batch sum) and, if this layer passes down, `g = e·Wᵀ`. `x` and `w` must be the input and
+    /// the weights of that forward pass (the study's step semantics: pre-step weights).
+    pub fn backward(
+        &mut self,
+        x: MatRef<'_>,
+        w: MatRef<'_>,
+        u: MatRef<'_>,
+        grad: MatMut<'_>,
+    ) -> Result<(), LayerError> {
+        self.check_w(w)?;
+        let rows = self.rows;
+        if (x.rows(), x.cols()) != (rows, self.inputs) {
+            return Err(LayerError::Shape(format!(
+                "backward input is {}×{}, the forward pass saw {rows}×{}",
+                x.rows(),
+                x.cols(),
+                self.inputs
+            )));
+        }
+        if (u.rows(), u.cols()) != (rows, self.outputs) {
+            return Err(LayerError::Shape(format!(
+                "incoming gradient is {}×{}, expected {rows}×{}",
+                u.rows(),
+                u.cols(),
+                self.outputs
+            )));
+        }
+        if (grad.rows(), grad.cols()) != (self.inputs, self.outputs) {
+            return Err(LayerError::Shape(format!(
+                "gradient buffer is {}×{}, expected {}×{}",
+                grad.rows(),
+                grad.cols(),
+                self.inputs,
+                self.outputs
+            )));
+        }
+        let n = rows * self.outputs;
+        self.activation.backward(
+            u.as_slice(),
+            &self.z.as_slice()[..n],
+            &self.a.as_slice()[..n],
+            &mut self.e.as_mut_slice()[..n],
+        );
+        let e = head(&self.e, rows);
+        gemm_tn(x, e, grad, Accum::Overwrite);
+        if self.pass_down {
+            gemm_nt(e, w, head_mut(&mut self.g, rows), Accum::Overwrite);
+        }
+        Ok(())
+    }
+
+    /// Cached pre-activation `z` of the last forward pass.
+    pub fn pre_activation(&self) -> MatRef<'_> {
+        head(&self.z, self.rows)
+    }
+
+    /// Cached output `a = f(z)` of the last forward pass.
+    pub fn output(&self) -> MatRef<'_> {
+        head(&self.a, self.rows)
+    }
+
+    /// Local error `e = u ⊙ f′(z)` of the last backward pass.
+    pub fn local_error(&self) -> MatRef<'_> {
+        head(&self.e, self.rows)
+    }
+
+    /// The gradient passed down, `g = e·Wᵀ`, of the last backward pass (`None` for a layer that
+    /// does not pass down).
+    pub fn passed_down(&self) -> Option<MatRef<'_>> {
+        self.pass_down.then(|| head(&self.g, self.rows))
+    }
+}
