@@ -1,0 +1,127 @@
+//! The [`Float`] trait: the two element types every rule is generic over.
+
+use std::fmt::{Debug, Display};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// An element type a rule can update: implemented for `f32` and `f64` only.
+///
+/// The helpers here are the few scalar operations whose exact semantics matter for bit-level
+/// parity with TensorFlow's Eigen kernels, so every rule uses them instead of ad-hoc casts.
+pub trait Float:
+    num_traits::Float
+    + Default
+    + Debug
+    + Display
+    + Send
+    + Sync
+    + Serialize
+    + DeserializeOwned
+    + sealed::Sealed
+    + 'static
+{
+    /// The TensorFlow dtype name, `"float32"` or `"float64"`.
+    const DTYPE: &'static str;
+
+    /// Converts an `f64`, rounding to nearest (exact for `f64`).
+    fn from_f64_rounded(x: f64) -> Self;
+
+    /// Widens to `f64` (always exact).
+    fn widen(self) -> f64;
+
+    /// Converts an `f64` the way a Python float reaches a TF1 kernel: first rounded to `f32`, then
+    /// converted to `Self` (tf1-optimizers.md §0).
+    fn from_python_float(x: f64) -> Self {
+        Self::from_f64_rounded(f64::from(x as f32))
+    }
+
+    /// Eigen's `rsqrt` as TF's CPU kernels compute it in `f64`: `1/√x`, two correctly rounded
+    /// operations. (In `f32` TF uses a hardware estimate plus one Newton step, which is not
+    /// reproducible across CPUs; we use the same portable `1/√x` and bound the difference in the
+    /// parity tests.)
+    #[inline(always)]
+    fn rsqrt(self) -> Self {
+        Self::one() / self.sqrt()
+    }
+
+    /// Eigen's `sign`: `+1` for positive, `−1` for negative, `0` for `±0` (NaN maps to 0).
+    #[inline(always)]
+    fn tf_sign(self) -> Self {
+        if self > Self::zero() {
+            Self::one()
+        } else if self < Self::zero() {
+            -Self::one()
+        } else {
+            Self::zero()
+        }
+    }
+
+    /// Eigen's `cwiseMax` with a scalar: `std::max(self, other)`, i.e. `self < other ? other : self`.
+    #[inline(always)]
+    fn tf_max(self, other: Self) -> Self {
+        if self < other {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+impl Float for f32 {
+    const DTYPE: &'static str = "float32";
+    #[inline(always)]
+    fn from_f64_rounded(x: f64) -> Self {
+        x as f32
+    }
+    #[inline(always)]
+    fn widen(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Float for f64 {
+    const DTYPE: &'static str = "float64";
+    #[inline(always)]
+    fn from_f64_rounded(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn widen(self) -> f64 {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_float_rounding_matches_tf_examples() {
+        // Values quoted in tf1-optimizers.md §0.
+        assert_eq!(f64::from_python_float(0.001), 0.0010000000474974513);
+        assert_eq!(f64::from_python_float(0.9), 0.8999999761581421);
+        assert_eq!(f64::from_python_float(1e-8), 9.99999993922529e-09);
+        assert_eq!(f32::from_python_float(0.001), 0.001f32);
+    }
+
+    #[test]
+    fn sign_of_zero_is_positive_zero() {
+        assert_eq!(0.0f64.tf_sign().to_bits(), 0.0f64.to_bits());
+        assert_eq!((-0.0f64).tf_sign().to_bits(), 0.0f64.to_bits());
+        assert_eq!((-3.0f32).tf_sign(), -1.0);
+        assert_eq!(2.0f32.tf_sign(), 1.0);
+    }
+
+    #[test]
+    fn max_follows_std_max() {
+        assert_eq!((-0.0f64).tf_max(0.0).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(1.0f64.tf_max(2.0), 2.0);
+    }
+}
