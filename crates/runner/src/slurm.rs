@@ -1,1 +1,1226 @@
-//! Slurm job arrays over the runner's shards (not built yet).
+//! Slurm job arrays over the runner's shards: `handprop slurm` and `cargo xtask slurm`.
+//!
+//! A study is split into N shards by the runner's `--shard K/N` contract (cell i of the stable
+//! order trial, experiment, case belongs to shard i mod N). This module turns that into one Slurm
+//! job array `0..N-1` where task K runs `handprop run --shard K/N`:
+//!
+//! * [`generate`] resolves the config, freezes the resolved copy as `<out>/slurm/config.toml`
+//!   (pinned by its SHA-256, which every task checks before it starts, so a later edit of the
+//!   source config can never mix two configurations in one results directory), and writes the
+//!   sbatch script `<out>/slurm/<name>.sbatch` and the job record `<out>/slurm/job.json`. The
+//!   script header states the cells per shard and the estimated core-hours.
+//! * [`submit`] runs `sbatch --parsable` and records the job id.
+//! * [`status`] reports each shard as done / running / pending / failed from the result files
+//!   (a shard is done when every one of its cells has its file) and from `scontrol -o show job`
+//!   (no accounting database needed), and gives the command that requeues the failed shards.
+//!   A requeued shard only computes its missing cells, because the runner skips existing ones.
+//!
+//! # Cost model
+//!
+//! One epoch of one cell costs, in core-seconds,
+//! `s(H) = s₁₀₂₄ · w(H) / w(1024)` with `w(H) = 784·H + (L−1)·H² + 10·H` the weight count of the
+//! network with L hidden layers of width H: every FLOP of an epoch (forward, backward, update and
+//! evaluation) is a matrix product over the weights, so the time scales with the weight count.
+//! `s₁₀₂₄` is a measured figure passed as `--seconds-per-epoch`; its default is
+//! [`SECONDS_PER_EPOCH_AT_H1024`]. A shard's wall time is its cells' total core-seconds divided
+//! by the CPUs it uses (the runner trains cells in parallel, one per thread), but never less than
+//! its longest cell.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Core-seconds for one epoch of one cell at H = 1024 (4 hidden layers) on one core, training on
+/// the 55,000 TF1 training images and evaluating on train and test.
+///
+/// PLACEHOLDER until the runner's benchmark gives the measured figure: 1.8 TFLOP per epoch
+/// (spec §10) at an assumed 40 GFLOP/s per core. Override it with `--seconds-per-epoch`.
+pub const SECONDS_PER_EPOCH_AT_H1024: f64 = 45.0;
+
+/// Below this estimated wall time per shard, Slurm's per-task overhead (scheduling, launching,
+/// loading MNIST; seconds to a minute, plus queue wait) is a large part of the shard's time and
+/// the header warns: use fewer shards.
+pub const MIN_USEFUL_SHARD_SECONDS: f64 = 120.0;
+
+/// Without `--shards`, the number of shards is chosen so that one shard takes about this long.
+pub const TARGET_SHARD_SECONDS: f64 = 12.0 * 3600.0;
+
+/// Without `--time`, the limit is the estimate times this factor plus [`TIME_MARGIN_SECONDS`]:
+/// the estimate is only a model, and a task killed at its limit loses its cells in flight.
+pub const TIME_SAFETY_FACTOR: f64 = 1.5;
+
+/// Added to the estimated wall time for the default `--time`.
+pub const TIME_MARGIN_SECONDS: f64 = 600.0;
+
+/// Bad input to the Slurm tooling, naming the file, field or value.
+#[derive(Debug, thiserror::Error)]
+pub enum SlurmError {
+    /// `--time` is not in one of Slurm's formats.
+    #[error("--time {0:?}: not a Slurm time (MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS)")]
+    BadTime(String),
+    /// `--shards` is zero.
+    #[error("--shards must be at least 1")]
+    NoShards,
+    /// The number of shards exceeds the number of cells, so some tasks would have nothing to do.
+    #[error("--shards {shards} exceeds the {cells} cells of the run; use at most {cells}")]
+    TooManyShards {
+        /// Requested shards.
+        shards: usize,
+        /// Cells of the run.
+        cells: usize,
+    },
+    /// The config file cannot be used.
+    #[error("{path}: {message}")]
+    Config {
+        /// The config file.
+        path: PathBuf,
+        /// The problem.
+        message: String,
+    },
+    /// The frozen config of an earlier generation differs from this one.
+    #[error(
+        "{path} already pins another config (sha256 {found}, this one is {expected}); a job array \
+         may still use it: choose another --out, or pass --force if nothing runs there"
+    )]
+    PinnedElsewhere {
+        /// The frozen config.
+        path: PathBuf,
+        /// Its SHA-256.
+        found: String,
+        /// The SHA-256 of the config being generated.
+        expected: String,
+    },
+    /// A directory has no job record.
+    #[error("{0}: no Slurm job record (slurm/job.json); generate one with `handprop slurm --out DIR`")]
+    NoJobRecord(PathBuf),
+    /// A file written by this module or the runner is malformed.
+    #[error("{path}: {message}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `sbatch --parsable` printed something that is not a job id.
+    #[error("sbatch printed {0:?}, not a job id")]
+    BadJobId(String),
+}
+
+/// `handprop slurm` / `cargo xtask slurm`: generate (and optionally submit) a job array, or
+/// `status DIR`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct SlurmCommand {
+    /// `status DIR`; without a subcommand, generate the job array.
+    #[command(subcommand)]
+    pub action: Option<SlurmAction>,
+    /// Options of the generation.
+    #[command(flatten)]
+    pub args: SlurmArgs,
+}
+
+/// The subcommands of `slurm`.
+#[derive(Debug, clap::Subcommand)]
+pub enum SlurmAction {
+    /// Shards done / running / failed, from the result files and `scontrol`, and how to requeue.
+    Status(StatusArgs),
+}
+
+/// `slurm status DIR [--requeue]`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The results directory the job array writes to (holds `slurm/job.json`).
+    pub dir: PathBuf,
+    /// Submit the failed shards again (`sbatch --array=<failed> <script>`) and record the job id.
+    #[arg(long)]
+    pub requeue: bool,
+}
+
+/// Options of `slurm` (the generation of the sbatch script).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SlurmArgs {
+    /// The study config.
+    #[arg(long, default_value = "configs/paper.toml")]
+    pub config: PathBuf,
+    /// Number of shards = array tasks (default: shards of about 12 hours each, at most one per
+    /// cell).
+    #[arg(long)]
+    pub shards: Option<usize>,
+    /// Results directory (default `results/<config name>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Slurm partition (default: the cluster's default partition).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Time limit per task in a Slurm format such as `2-00:00:00` (default: the estimate × 1.5
+    /// + 10 minutes).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// CPUs per task; the runner uses as many threads (one cell per thread).
+    #[arg(long, default_value_t = 1)]
+    pub cpus_per_task: u32,
+    /// Memory per task, Slurm syntax (about 0.3 GB for MNIST plus 0.1 GB per thread at H = 1024).
+    #[arg(long, default_value = "1G")]
+    pub mem: String,
+    /// Measured core-seconds per epoch of one cell at H = 1024, for the estimates.
+    #[arg(long, default_value_t = SECONDS_PER_EPOCH_AT_H1024)]
+    pub seconds_per_epoch: f64,
+    /// Extra `#SBATCH` options, e.g. `--sbatch-arg=--account=proj --sbatch-arg=--qos=long`.
+    #[arg(long = "sbatch-arg", allow_hyphen_values = true)]
+    pub sbatch_args: Vec<String>,
+    /// The `handprop` binary the tasks run (default: this executable when it is `handprop`; the
+    /// xtask builds `target/release/handprop`). It must be reachable from the compute nodes.
+    #[arg(long)]
+    pub handprop: Option<PathBuf>,
+    /// Submit the script with `sbatch --parsable` and print the follow-up commands.
+    #[arg(long)]
+    pub submit: bool,
+    /// Replace a frozen config of an earlier generation that differs from this one.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The cells of a run as far as scheduling is concerned: trials (with H and experiments), the
+/// number of cases and epochs. Cells are enumerated exactly as the runner does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Epochs per cell (an upper bound: a diverged cell stops early).
+    pub epochs: usize,
+    /// Hidden layers of width H.
+    pub hidden_layers: usize,
+    /// The trials, numbered from 1 in this order.
+    pub trials: Vec<TrialPlan>,
+    /// Cases per experiment.
+    pub cases: usize,
+}
+
+/// One trial of a [`Plan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrialPlan {
+    /// Hidden width H.
+    pub hidden: usize,
+    /// Experiments.
+    pub experiments: usize,
+}
+
+/// A (trial, experiment, case) cell; trials count from 1, experiments and cases from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CellKey {
+    /// Trial, from 1.
+    pub trial: usize,
+    /// Experiment, from 0.
+    pub experiment: usize,
+    /// Case, from 0.
+    pub case: usize,
+}
+
+impl CellKey {
+    /// The result file name `t{T}-e{EE}-c{CC}.csv` of the results contract.
+    pub fn file_name(&self) -> String {
+        format!("t{}-e{:02}-c{:02}.csv", self.trial, self.experiment, self.case)
+    }
+
+    /// Parses a name written by [`CellKey::file_name`]; `None` for anything else (temp files).
+    pub fn parse_file_name(name: &str) -> Option<CellKey> {
+        let stem = name.strip_suffix(".csv")?;
+        let mut parts = stem.split('-');
+        let mut field = |prefix: char| -> Option<usize> {
+            let p = parts.next()?.strip_prefix(prefix)?;
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            p.parse().ok()
+        };
+        let key = CellKey { trial: field('t')?, experiment: field('e')?, case: field('c')? };
+        (parts.next().is_none() && key.trial > 0 && key.file_name() == name).then_some(key)
+    }
+}
+
+impl Plan {
+    /// Every cell in the stable order (trial, experiment, case), as the runner enumerates them.
+    pub fn cells(&self) -> Vec<CellKey> {
+        let mut cells = Vec::new();
+        for (t, trial) in self.trials.iter().enumerate() {
+            for experiment in 0..trial.experiments {
+                for case in 0..self.cases {
+                    cells.push(CellKey { trial: t + 1, experiment, case });
+                }
+            }
+        }
+        cells
+    }
+
+    /// The cells of shard `k` of `n`: position i belongs to shard i mod n.
+    pub fn shard_cells(&self, k: usize, n: usize) -> Vec<CellKey> {
+        self.cells().into_iter().enumerate().filter(|(i, _)| i % n == k).map(|(_, c)| c).collect()
+    }
+
+    /// Weight count `784·H + (L−1)·H² + 10·H` of a network with `hidden_layers` = L layers of
+    /// width H (no biases).
+    pub fn weights(&self, hidden: usize) -> f64 {
+        let h = hidden as f64;
+        784.0 * h + (self.hidden_layers.saturating_sub(1)) as f64 * h * h + 10.0 * h
+    }
+
+    /// Core-seconds of one epoch of a cell of width `hidden`, from the figure at H = 1024 with
+    /// the study's 4 hidden layers, scaled by the weight count.
+    pub fn seconds_per_epoch(&self, hidden: usize, at_1024: f64) -> f64 {
+        let reference = 784.0 * 1024.0 + 3.0 * 1024.0 * 1024.0 + 10.0 * 1024.0;
+        at_1024 * self.weights(hidden) / reference
+    }
+}
+
+/// The estimated cost of a sharding of a [`Plan`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    /// Cells of the run.
+    pub cells: usize,
+    /// Shards.
+    pub shards: usize,
+    /// Fewest cells in a shard.
+    pub min_cells_per_shard: usize,
+    /// Most cells in a shard.
+    pub max_cells_per_shard: usize,
+    /// Core-hours of the whole run (upper bound: diverged cells stop early).
+    pub core_hours: f64,
+    /// Wall seconds of the longest shard at the given CPUs per task.
+    pub max_shard_wall_seconds: f64,
+}
+
+/// Estimates the cost of `plan` in `shards` shards at `cpus` CPUs per task, from the measured
+/// core-seconds per epoch at H = 1024.
+pub fn estimate(plan: &Plan, shards: usize, cpus: u32, at_1024: f64) -> Estimate {
+    let cells = plan.cells();
+    let mut per_shard = vec![(0usize, 0.0f64, 0.0f64); shards.max(1)];
+    for (i, cell) in cells.iter().enumerate() {
+        let hidden = plan.trials[cell.trial - 1].hidden;
+        let secs = plan.epochs as f64 * plan.seconds_per_epoch(hidden, at_1024);
+        let s = &mut per_shard[i % shards.max(1)];
+        s.0 += 1;
+        s.1 += secs;
+        s.2 = s.2.max(secs);
+    }
+    let wall = |&(n, total, longest): &(usize, f64, f64)| {
+        let parallel = (cpus.max(1) as usize).min(n.max(1)) as f64;
+        (total / parallel).max(longest)
+    };
+    Estimate {
+        cells: cells.len(),
+        shards,
+        min_cells_per_shard: per_shard.iter().map(|s| s.0).min().unwrap_or(0),
+        max_cells_per_shard: per_shard.iter().map(|s| s.0).max().unwrap_or(0),
+        core_hours: per_shard.iter().map(|s| s.1).sum::<f64>() / 3600.0,
+        max_shard_wall_seconds: per_shard.iter().map(wall).fold(0.0, f64::max),
+    }
+}
+
+/// The number of shards for a target wall time per shard: enough that no shard takes much longer
+/// than `target_seconds`, at most one per cell.
+pub fn auto_shards(plan: &Plan, cpus: u32, at_1024: f64, target_seconds: f64) -> usize {
+    let cells = plan.cells().len().max(1);
+    let one = estimate(plan, 1, cpus, at_1024);
+    let total_wall = one.core_hours * 3600.0 / cpus.max(1) as f64;
+    let n = (total_wall / target_seconds).ceil().max(1.0) as usize;
+    n.min(cells)
+}
+
+/// Parses a Slurm time limit (`MM`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS`) into
+/// seconds.
+pub fn parse_slurm_time(text: &str) -> Result<u64, SlurmError> {
+    let bad = || SlurmError::BadTime(text.to_owned());
+    let num = |s: &str| -> Result<u64, SlurmError> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        s.parse().map_err(|_| bad())
+    };
+    let (days, rest) = match text.split_once('-') {
+        Some((d, rest)) => (Some(num(d)?), rest),
+        None => (None, text),
+    };
+    let parts: Vec<u64> = rest.split(':').map(num).collect::<Result<_, _>>()?;
+    let secs = match (days, parts.as_slice()) {
+        (None, [m]) => m * 60,
+        (None, [m, s]) => m * 60 + s,
+        (None, [h, m, s]) => h * 3600 + m * 60 + s,
+        (Some(d), [h]) => d * 86400 + h * 3600,
+        (Some(d), [h, m]) => d * 86400 + h * 3600 + m * 60,
+        (Some(d), [h, m, s]) => d * 86400 + h * 3600 + m * 60 + s,
+        _ => return Err(bad()),
+    };
+    Ok(secs)
+}
+
+/// Formats seconds as Slurm's `D-HH:MM:SS`, rounded up to whole minutes.
+pub fn format_slurm_time(seconds: f64) -> String {
+    let minutes = (seconds.max(60.0) / 60.0).ceil() as u64;
+    let (d, h, m) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    format!("{d}-{h:02}:{m:02}:00")
+}
+
+fn human_seconds(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 7200.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+/// A resolved, self-contained config as the Slurm tasks will run it.
+#[derive(Debug, Clone)]
+pub struct ResolvedConfig {
+    /// The run's name.
+    pub name: String,
+    /// The resolved TOML (loadable again as a config).
+    pub toml: String,
+    /// The cells.
+    pub plan: Plan,
+}
+
+impl ResolvedConfig {
+    /// SHA-256 of [`ResolvedConfig::toml`], the pin every task checks.
+    pub fn sha256(&self) -> String {
+        hex::encode(Sha256::digest(self.toml.as_bytes()))
+    }
+}
+
+/// Resolves a config file as the runner does: the case table inlined, `only_cases` applied and
+/// the name filled in, so the frozen copy is self-contained (a relative `case_table` would not
+/// survive being copied into the results directory).
+///
+/// This reads the config as plain TOML rather than through the runner's validated config type,
+/// so the Slurm tooling does not depend on its internals; the runner validates the frozen copy
+/// when the first task starts, and `generate` runs no work before that.
+pub fn resolve_config(path: &Path) -> Result<ResolvedConfig, SlurmError> {
+    let bad = |message: String| SlurmError::Config { path: path.to_owned(), message };
+    let read = |p: &Path| -> Result<toml::Table, SlurmError> {
+        let text = fs::read_to_string(p)
+            .map_err(|e| SlurmError::Config { path: p.to_owned(), message: format!("cannot read: {e}") })?;
+        text.parse::<toml::Table>()
+            .map_err(|e| SlurmError::Config { path: p.to_owned(), message: e.to_string() })
+    };
+    let mut table = read(path)?;
+    let mut cases: Vec<toml::Value> = Vec::new();
+    if let Some(ct) = table.remove("case_table") {
+        let rel = ct.as_str().ok_or_else(|| bad("case_table: not a string".into()))?;
+        let ct_path = path.parent().unwrap_or(Path::new(".")).join(rel);
+        let ct_table = read(&ct_path)?;
+        match ct_table.get("case") {
+            Some(toml::Value::Array(a)) => cases.extend(a.iter().cloned()),
+            _ => {
+                return Err(SlurmError::Config {
+                    path: ct_path,
+                    message: "no [[case]] entries".into(),
+                })
+            }
+        }
+    }
+    match table.remove("cases") {
+        Some(toml::Value::Array(a)) => cases.extend(a),
+        Some(_) => return Err(bad("cases: not an array of tables".into())),
+        None => {}
+    }
+    if let Some(only) = table.remove("only_cases") {
+        let only = only.as_array().ok_or_else(|| bad("only_cases: not an array".into()))?;
+        let mut picked = Vec::with_capacity(only.len());
+        for v in only {
+            let i = v
+                .as_integer()
+                .and_then(|i| usize::try_from(i).ok())
+                .filter(|&i| i < cases.len())
+                .ok_or_else(|| bad(format!("only_cases: {v} is not a case (there are {})", cases.len())))?;
+            picked.push(cases[i].clone());
+        }
+        cases = picked;
+    }
+    if cases.is_empty() {
+        return Err(bad("no cases: set case_table or add [[cases]]".into()));
+    }
+    let name = match table.get("name") {
+        Some(v) => v.as_str().ok_or_else(|| bad("name: not a string".into()))?.to_owned(),
+        None => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .ok_or_else(|| bad("no file name to name the run after".into()))?,
+    };
+    let get_usize = |t: &toml::Table, key: &str, what: &str| -> Result<Option<usize>, SlurmError> {
+        match t.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_integer()
+                .and_then(|i| usize::try_from(i).ok())
+                .map(Some)
+                .ok_or_else(|| bad(format!("{what}: {v} is not a non-negative integer"))),
+        }
+    };
+    let training = table
+        .get("training")
+        .and_then(|v| v.as_table())
+        .ok_or_else(|| bad("missing [training]".into()))?;
+    let epochs = get_usize(training, "epochs", "training.epochs")?
+        .ok_or_else(|| bad("training.epochs is missing".into()))?;
+    let hidden_layers = get_usize(training, "hidden_layers", "training.hidden_layers")?.unwrap_or(4);
+    let trials_v = table
+        .get("trials")
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| bad("missing [[trials]]".into()))?;
+    let mut trials = Vec::with_capacity(trials_v.len());
+    for (i, t) in trials_v.iter().enumerate() {
+        let t = t.as_table().ok_or_else(|| bad(format!("trials[{}]: not a table", i + 1)))?;
+        let field = |k: &str| -> Result<usize, SlurmError> {
+            get_usize(t, k, &format!("trials[{}].{k}", i + 1))?
+                .ok_or_else(|| bad(format!("trials[{}].{k} is missing", i + 1)))
+        };
+        trials.push(TrialPlan { hidden: field("hidden")?, experiments: field("experiments")? });
+    }
+    if trials.is_empty() {
+        return Err(bad("at least one [[trials]] entry is needed".into()));
+    }
+    let plan = Plan { epochs, hidden_layers, trials, cases: cases.len() };
+    table.insert("name".into(), toml::Value::String(name.clone()));
+    table.insert("cases".into(), toml::Value::Array(cases));
+    let toml = toml::to_string(&table).map_err(|e| bad(format!("cannot write resolved TOML: {e}")))?;
+    Ok(ResolvedConfig { name, toml, plan })
+}
+
+/// Everything the sbatch script is made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptSpec {
+    /// The run's name (job name `handprop-<name>`).
+    pub name: String,
+    /// The config file the user named (informational).
+    pub source_config: PathBuf,
+    /// The frozen resolved config the tasks run (absolute).
+    pub config: PathBuf,
+    /// Its SHA-256.
+    pub config_sha256: String,
+    /// The results directory (absolute).
+    pub out: PathBuf,
+    /// The `handprop` binary (absolute).
+    pub handprop: PathBuf,
+    /// Shards = array tasks.
+    pub shards: usize,
+    /// `--partition`.
+    pub partition: Option<String>,
+    /// `--time`, Slurm syntax.
+    pub time: String,
+    /// `--cpus-per-task`.
+    pub cpus_per_task: u32,
+    /// `--mem`.
+    pub mem: String,
+    /// Extra `#SBATCH` options.
+    pub sbatch_args: Vec<String>,
+    /// The cells.
+    pub plan: Plan,
+    /// Core-seconds per epoch at H = 1024 the estimate uses.
+    pub seconds_per_epoch: f64,
+}
+
+impl ScriptSpec {
+    /// The directory of the script, the frozen config, the job record and the logs.
+    pub fn slurm_dir(&self) -> PathBuf {
+        self.out.join("slurm")
+    }
+
+    /// The script's path.
+    pub fn script_path(&self) -> PathBuf {
+        self.slurm_dir().join(format!("{}.sbatch", self.name))
+    }
+
+    /// The warnings about the sizing (short shards, a time limit below the estimate).
+    pub fn warnings(&self) -> Vec<String> {
+        let est = estimate(&self.plan, self.shards, self.cpus_per_task, self.seconds_per_epoch);
+        let mut w = Vec::new();
+        if est.max_shard_wall_seconds < MIN_USEFUL_SHARD_SECONDS {
+            w.push(format!(
+                "shards are short (about {} each): Slurm's start-up per task (scheduling, launch, \
+                 loading MNIST) dominates; fewer shards would use the allocation better",
+                human_seconds(est.max_shard_wall_seconds)
+            ));
+        }
+        if let Ok(limit) = parse_slurm_time(&self.time) {
+            if (limit as f64) < est.max_shard_wall_seconds {
+                w.push(format!(
+                    "--time {} is below the estimated {} of the longest shard: tasks would be \
+                     killed at the limit (their finished cells are kept; requeue to continue)",
+                    self.time,
+                    human_seconds(est.max_shard_wall_seconds)
+                ));
+            }
+        }
+        w
+    }
+
+    /// The sbatch script.
+    pub fn render(&self) -> String {
+        let est = estimate(&self.plan, self.shards, self.cpus_per_task, self.seconds_per_epoch);
+        let q = |p: &Path| shell_quote(&p.to_string_lossy());
+        let mut s = String::new();
+        let _ = writeln!(s, "#!/bin/bash");
+        let _ = writeln!(s, "# handprop study {:?} as a Slurm job array: task K runs shard K/{}.", self.name, self.shards);
+        let _ = writeln!(s, "# Generated by `handprop slurm` {}; submit with `sbatch {}`.", env!("CARGO_PKG_VERSION"), self.script_path().display());
+        let _ = writeln!(s, "#");
+        let _ = writeln!(s, "# config:  {} (resolved and frozen as {},", self.source_config.display(), self.config.display());
+        let _ = writeln!(s, "#          sha256 {}; every task checks it)", self.config_sha256);
+        let _ = writeln!(s, "# cells:   {} = {} trial(s) x experiments x {} case(s), {} epochs each", est.cells, self.plan.trials.len(), self.plan.cases, self.plan.epochs);
+        let _ = writeln!(s, "# shards:  {} (array 0-{}), {} cells per shard", self.shards, self.shards - 1, cells_range(est.min_cells_per_shard, est.max_cells_per_shard));
+        let _ = writeln!(s, "# cost:    about {:.1} core-hours in all (upper bound: diverged cells stop early),", est.core_hours);
+        let _ = writeln!(s, "#          at {} core-seconds per epoch of one cell at H=1024 (--seconds-per-epoch)", self.seconds_per_epoch);
+        let _ = writeln!(s, "# shard:   about {} wall at {} CPU(s) per task; time limit {}", human_seconds(est.max_shard_wall_seconds), self.cpus_per_task, self.time);
+        for w in self.warnings() {
+            let _ = writeln!(s, "# WARNING: {w}");
+        }
+        let _ = writeln!(s, "#");
+        let _ = writeln!(s, "# A task that fails or is cancelled keeps its finished cells; submitting its shard again");
+        let _ = writeln!(s, "# (`sbatch --array=K {}`) runs only the missing ones.", self.script_path().display());
+        let _ = writeln!(s, "#SBATCH --job-name={}", sbatch_value(&format!("handprop-{}", self.name)));
+        let _ = writeln!(s, "#SBATCH --array=0-{}", self.shards - 1);
+        let _ = writeln!(s, "#SBATCH --output={}", sbatch_value(&self.slurm_dir().join("logs").join("%A_%a.log").to_string_lossy()));
+        // Append, so a requeued task's log keeps the earlier attempt's output.
+        let _ = writeln!(s, "#SBATCH --open-mode=append");
+        let _ = writeln!(s, "#SBATCH --cpus-per-task={}", self.cpus_per_task);
+        let _ = writeln!(s, "#SBATCH --mem={}", sbatch_value(&self.mem));
+        let _ = writeln!(s, "#SBATCH --time={}", sbatch_value(&self.time));
+        if let Some(p) = &self.partition {
+            let _ = writeln!(s, "#SBATCH --partition={}", sbatch_value(p));
+        }
+        for a in &self.sbatch_args {
+            let _ = writeln!(s, "#SBATCH {}", sbatch_value(a));
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(s, "set -euo pipefail");
+        let _ = writeln!(s, "HANDPROP={}", q(&self.handprop));
+        let _ = writeln!(s, "CONFIG={}", q(&self.config));
+        let _ = writeln!(s, "CONFIG_SHA256={}", self.config_sha256);
+        let _ = writeln!(s, "OUT={}", q(&self.out));
+        let _ = writeln!(s, "SHARDS={}", self.shards);
+        let _ = writeln!(s, "K=${{SLURM_ARRAY_TASK_ID:?this script runs as a Slurm array task (sbatch), not by hand}}");
+        let _ = writeln!(s);
+        let _ = writeln!(s, "# The pin: a frozen config that changed since generation would mix two configurations.");
+        let _ = writeln!(s, "actual=$(sha256sum \"$CONFIG\" | cut -d' ' -f1)");
+        let _ = writeln!(s, "if [ \"$actual\" != \"$CONFIG_SHA256\" ]; then");
+        let _ = writeln!(s, "  echo \"handprop: $CONFIG changed since the script was generated (sha256 $actual, expected $CONFIG_SHA256); refusing to run\" >&2");
+        let _ = writeln!(s, "  exit 2");
+        let _ = writeln!(s, "fi");
+        let _ = writeln!(s, "echo \"handprop shard $K/$SHARDS: job ${{SLURM_ARRAY_JOB_ID:-?}}_$K on $(hostname), restart ${{SLURM_RESTART_COUNT:-0}}, $(date -u +%Y-%m-%dT%H:%M:%SZ)\"");
+        let _ = writeln!(s, "# exec: scancel's SIGTERM goes straight to the runner, which never leaves a partial cell file.");
+        let _ = writeln!(s, "exec \"$HANDPROP\" run --config \"$CONFIG\" --shard \"$K/$SHARDS\" --out \"$OUT\" --threads \"${{SLURM_CPUS_PER_TASK:-{}}}\"", self.cpus_per_task);
+        s
+    }
+}
+
+fn cells_range(min: usize, max: usize) -> String {
+    if min == max {
+        min.to_string()
+    } else {
+        format!("{min}-{max}")
+    }
+}
+
+/// Quotes a string for bash (single quotes, with embedded quotes escaped).
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(&b)) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// `#SBATCH` lines are parsed by sbatch, not the shell: a value must not contain a newline, which
+/// would end the directive and start a shell line.
+fn sbatch_value(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}
+
+/// The job record `<out>/slurm/job.json`: what [`status`] needs without the config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// handprop's version that generated the script.
+    pub handprop_version: String,
+    /// The run's name.
+    pub name: String,
+    /// The frozen config.
+    pub config: PathBuf,
+    /// Its SHA-256.
+    pub config_sha256: String,
+    /// Shards = array tasks.
+    pub shards: usize,
+    /// The sbatch script.
+    pub script: PathBuf,
+    /// The `handprop` binary.
+    pub handprop: PathBuf,
+    /// The cells.
+    pub plan: Plan,
+    /// Job ids of every submission (the array itself, then requeues), oldest first.
+    #[serde(default)]
+    pub job_ids: Vec<String>,
+}
+
+impl JobRecord {
+    /// The record's path inside a results directory.
+    pub fn path(out: &Path) -> PathBuf {
+        out.join("slurm").join("job.json")
+    }
+
+    /// Reads the record of a results directory.
+    pub fn load(out: &Path) -> Result<JobRecord, SlurmError> {
+        let path = Self::path(out);
+        let text = fs::read_to_string(&path).map_err(|_| SlurmError::NoJobRecord(out.to_owned()))?;
+        serde_json::from_str(&text).map_err(|e| SlurmError::Malformed { path, message: e.to_string() })
+    }
+
+    /// Writes the record atomically.
+    pub fn save(&self, out: &Path) -> anyhow::Result<()> {
+        let json = serde_json::to_string_pretty(self).expect("a job record always serialises");
+        write_atomic(&Self::path(out), json.as_bytes())
+    }
+}
+
+/// Writes `bytes` to `path` through a temp file in the same directory and a rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        std::process::id()
+    ));
+    fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}
+
+/// What [`generate`] wrote.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The script's contents and parameters.
+    pub spec: ScriptSpec,
+    /// The job record.
+    pub record: JobRecord,
+}
+
+/// The `handprop` binary to put in the script: `--handprop`, else this executable if it is
+/// `handprop`.
+pub fn handprop_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let path = match explicit {
+        Some(p) => p.to_owned(),
+        None => {
+            let exe = std::env::current_exe().context("locating the current executable")?;
+            if exe.file_stem().is_some_and(|s| s == "handprop") {
+                exe
+            } else {
+                anyhow::bail!(
+                    "no handprop binary: pass --handprop PATH (e.g. from `cargo install --path \
+                     crates/runner`), or run `handprop slurm`"
+                )
+            }
+        }
+    };
+    fs::canonicalize(&path).with_context(|| format!("--handprop {}: not found", path.display()))
+}
+
+/// Writes the frozen config, the sbatch script and the job record into `<out>/slurm/`, and the
+/// log directory. Runs no work and submits nothing.
+pub fn generate(args: &SlurmArgs) -> anyhow::Result<Generated> {
+    let resolved = resolve_config(&args.config)?;
+    let cells = resolved.plan.cells().len();
+    let shards = match args.shards {
+        Some(0) => return Err(SlurmError::NoShards.into()),
+        Some(n) if n > cells => return Err(SlurmError::TooManyShards { shards: n, cells }.into()),
+        Some(n) => n,
+        None => auto_shards(&resolved.plan, args.cpus_per_task, args.seconds_per_epoch, TARGET_SHARD_SECONDS),
+    };
+    let time = match &args.time {
+        Some(t) => {
+            parse_slurm_time(t)?;
+            t.clone()
+        }
+        None => {
+            let est = estimate(&resolved.plan, shards, args.cpus_per_task, args.seconds_per_epoch);
+            format_slurm_time(est.max_shard_wall_seconds * TIME_SAFETY_FACTOR + TIME_MARGIN_SECONDS)
+        }
+    };
+    let handprop = handprop_binary(args.handprop.as_deref())?;
+    let out = args.out.clone().unwrap_or_else(|| Path::new("results").join(&resolved.name));
+    let slurm_dir = out.join("slurm");
+    fs::create_dir_all(slurm_dir.join("logs"))
+        .with_context(|| format!("creating {}", slurm_dir.join("logs").display()))?;
+    // Absolute paths: the tasks start in whatever directory sbatch was called from.
+    let out = fs::canonicalize(&out).with_context(|| format!("resolving {}", out.display()))?;
+    let slurm_dir = out.join("slurm");
+    let config = slurm_dir.join("config.toml");
+    let sha = resolved.sha256();
+    if let Ok(existing) = fs::read(&config) {
+        let found = hex::encode(Sha256::digest(&existing));
+        if found != sha && !args.force {
+            return Err(SlurmError::PinnedElsewhere { path: config, found, expected: sha }.into());
+        }
+    }
+    write_atomic(&config, resolved.toml.as_bytes())?;
+    let spec = ScriptSpec {
+        name: resolved.name.clone(),
+        source_config: args.config.clone(),
+        config: config.clone(),
+        config_sha256: sha.clone(),
+        out: out.clone(),
+        handprop: handprop.clone(),
+        shards,
+        partition: args.partition.clone(),
+        time,
+        cpus_per_task: args.cpus_per_task,
+        mem: args.mem.clone(),
+        sbatch_args: args.sbatch_args.clone(),
+        plan: resolved.plan.clone(),
+        seconds_per_epoch: args.seconds_per_epoch,
+    };
+    let script = spec.script_path();
+    write_atomic(&script, spec.render().as_bytes())?;
+    // Keep the job ids of earlier submissions of the same pinned config: status still needs them.
+    let job_ids = JobRecord::load(&out)
+        .ok()
+        .filter(|r| r.config_sha256 == sha && r.shards == shards)
+        .map(|r| r.job_ids)
+        .unwrap_or_default();
+    let record = JobRecord {
+        handprop_version: env!("CARGO_PKG_VERSION").to_owned(),
+        name: resolved.name,
+        config,
+        config_sha256: sha,
+        shards,
+        script,
+        handprop,
+        plan: resolved.plan,
+        job_ids,
+    };
+    record.save(&out)?;
+    Ok(Generated { spec, record })
+}
+
+/// Parses `sbatch --parsable` output (`JOBID` or `JOBID;CLUSTER`).
+pub fn parse_sbatch_parsable(stdout: &str) -> Result<String, SlurmError> {
+    let line = stdout.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("");
+    let id = line.split(';').next().unwrap_or("");
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(id.to_owned())
+    } else {
+        Err(SlurmError::BadJobId(stdout.to_owned()))
+    }
+}
+
+/// Runs `sbatch --parsable [extra...] SCRIPT` and returns the job id.
+pub fn sbatch(script: &Path, extra: &[String]) -> anyhow::Result<String> {
+    let output = Command::new("sbatch")
+        .arg("--parsable")
+        .args(extra)
+        .arg(script)
+        .output()
+        .context("running sbatch (is Slurm installed and SLURM_CONF set?)")?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "sbatch {} failed ({}): {}",
+            script.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(parse_sbatch_parsable(&String::from_utf8_lossy(&output.stdout))?)
+}
+
+/// Submits the whole array of a results directory and records the job id.
+pub fn submit(out: &Path) -> anyhow::Result<String> {
+    let mut record = JobRecord::load(out)?;
+    let id = sbatch(&record.script, &[])?;
+    record.job_ids.push(id.clone());
+    record.save(out)?;
+    Ok(id)
+}
+
+/// Submits the listed shards again (`sbatch --array=LIST SCRIPT`) and records the job id. The
+/// runner skips the shards' existing cells, so only the missing ones run.
+pub fn requeue(out: &Path, shards: &[usize]) -> anyhow::Result<String> {
+    anyhow::ensure!(!shards.is_empty(), "no shards to requeue");
+    let mut record = JobRecord::load(out)?;
+    let id = sbatch(&record.script, &[format!("--array={}", join_ids(shards))])?;
+    record.job_ids.push(id.clone());
+    record.save(out)?;
+    Ok(id)
+}
+
+fn join_ids(ids: &[usize]) -> String {
+    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// One array task (or a pending range of tasks) as `scontrol -o show job` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRecord {
+    /// The array's job id (`ArrayJobId`).
+    pub array_job_id: String,
+    /// The task ids this line covers (one, or a pending range).
+    pub tasks: Vec<usize>,
+    /// `JobState`, e.g. `RUNNING`, `FAILED`.
+    pub state: String,
+    /// `ExitCode`, e.g. `3:0`.
+    pub exit_code: String,
+    /// `Restarts`.
+    pub restarts: u32,
+}
+
+/// Parses Slurm's task-id lists: `3`, `0-3`, `1,3,5-7`, `0-15%4` (the `%` throttle is ignored),
+/// `0-7:2` (a step).
+pub fn parse_task_ids(text: &str) -> Option<Vec<usize>> {
+    let text = text.split('%').next()?;
+    let mut ids = Vec::new();
+    for part in text.split(',').filter(|p| !p.is_empty()) {
+        let (range, step) = match part.split_once(':') {
+            Some((r, s)) => (r, s.parse::<usize>().ok().filter(|&s| s > 0)?),
+            None => (part, 1),
+        };
+        match range.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (a.parse::<usize>().ok()?, b.parse::<usize>().ok()?);
+                ids.extend((a..=b).step_by(step));
+            }
+            None => ids.push(range.parse().ok()?),
+        }
+    }
+    Some(ids)
+}
+
+/// Parses `scontrol -o show job ID` (one line per task or pending range) into task records.
+/// Lines of jobs that are not array tasks are skipped.
+pub fn parse_scontrol(text: &str) -> Vec<TaskRecord> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut fields = BTreeMap::new();
+        for word in line.split_whitespace() {
+            if let Some((k, v)) = word.split_once('=') {
+                fields.entry(k).or_insert(v);
+            }
+        }
+        let (Some(job), Some(tasks), Some(state)) =
+            (fields.get("ArrayJobId"), fields.get("ArrayTaskId"), fields.get("JobState"))
+        else {
+            continue;
+        };
+        let Some(tasks) = parse_task_ids(tasks) else { continue };
+        out.push(TaskRecord {
+            array_job_id: (*job).to_owned(),
+            tasks,
+            state: (*state).to_owned(),
+            exit_code: fields.get("ExitCode").map(|s| (*s).to_owned()).unwrap_or_default(),
+            restarts: fields.get("Restarts").and_then(|r| r.parse().ok()).unwrap_or(0),
+        });
+    }
+    out
+}
+
+/// A shard's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ShardState {
+    /// Every cell has its result file.
+    Done,
+    /// A task of it runs (or is completing, configuring, suspended).
+    Running,
+    /// A task of it waits in the queue.
+    Pending,
+    /// Its last task ended (failed, cancelled, timed out, out of memory, …) with cells missing,
+    /// or it has cells missing and Slurm no longer knows its task: requeue it.
+    Failed,
+    /// Never submitted.
+    NotSubmitted,
+}
+
+impl fmt::Display for ShardState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ShardState::Done => "done",
+            ShardState::Running => "running",
+            ShardState::Pending => "pending",
+            ShardState::Failed => "failed",
+            ShardState::NotSubmitted => "not submitted",
+        })
+    }
+}
+
+/// One shard in a [`StatusReport`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardStatus {
+    /// K.
+    pub shard: usize,
+    /// Its cells.
+    pub cells: usize,
+    /// Its cells with a result file.
+    pub done: usize,
+    /// The latest Slurm task running it (`JOB_K STATE (exit)`), if Slurm still knows it.
+    pub slurm: Option<String>,
+    /// The verdict.
+    pub state: ShardState,
+}
+
+/// The status of a job array's results directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    /// The results directory.
+    pub out: PathBuf,
+    /// The job record.
+    pub record: JobRecord,
+    /// The cells directory that was read.
+    pub cells_dir: Option<PathBuf>,
+    /// Every shard.
+    pub shards: Vec<ShardStatus>,
+    /// Why Slurm's view is missing, if it is.
+    pub slurm_note: Option<String>,
+}
+
+impl StatusReport {
+    /// The shards in a state.
+    pub fn in_state(&self, state: ShardState) -> Vec<usize> {
+        self.shards.iter().filter(|s| s.state == state).map(|s| s.shard).collect()
+    }
+
+    /// Whether every cell has its file.
+    pub fn complete(&self) -> bool {
+        self.shards.iter().all(|s| s.state == ShardState::Done)
+    }
+
+    /// The command that submits the failed shards again, if any failed.
+    pub fn requeue_command(&self) -> Option<String> {
+        let failed = self.in_state(ShardState::Failed);
+        (!failed.is_empty()).then(|| {
+            format!(
+                "sbatch --array={} {}",
+                join_ids(&failed),
+                shell_quote(&self.record.script.to_string_lossy())
+            )
+        })
+    }
+}
+
+impl fmt::Display for StatusReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cells: usize = self.shards.iter().map(|s| s.cells).sum();
+        let done: usize = self.shards.iter().map(|s| s.done).sum();
+        writeln!(
+            f,
+            "{}: study {:?}, {} shards, {done}/{cells} cells done; jobs: {}",
+            self.out.display(),
+            self.record.name,
+            self.record.shards,
+            if self.record.job_ids.is_empty() { "none".into() } else { self.record.job_ids.join(", ") }
+        )?;
+        if let Some(note) = &self.slurm_note {
+            writeln!(f, "note: {note}")?;
+        }
+        writeln!(f, "{:>5}  {:>11}  {:<28}  state", "shard", "cells done", "slurm task")?;
+        for s in &self.shards {
+            writeln!(
+                f,
+                "{:>5}  {:>11}  {:<28}  {}",
+                s.shard,
+                format!("{}/{}", s.done, s.cells),
+                s.slurm.as_deref().unwrap_or("-"),
+                s.state
+            )?;
+        }
+        let count = |st| self.in_state(st).len();
+        writeln!(
+            f,
+            "summary: {} done, {} running, {} pending, {} failed, {} not submitted",
+            count(ShardState::Done),
+            count(ShardState::Running),
+            count(ShardState::Pending),
+            count(ShardState::Failed),
+            count(ShardState::NotSubmitted)
+        )?;
+        if let Some(cmd) = self.requeue_command() {
+            writeln!(f, "requeue the failed shards (only their missing cells run again):")?;
+            writeln!(f, "  {cmd}")?;
+            writeln!(f, "  (or: handprop slurm status {} --requeue)", shell_quote(&self.out.to_string_lossy()))?;
+        }
+        if self.complete() {
+            writeln!(f, "all cells done; merge (idempotent; the last shard normally did it already):")?;
+            writeln!(
+                f,
+                "  {} merge --config {} --out {}",
+                shell_quote(&self.record.handprop.to_string_lossy()),
+                shell_quote(&self.record.config.to_string_lossy()),
+                shell_quote(&self.out.to_string_lossy())
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Judges a shard from its cells and the latest Slurm record of its task.
+pub fn classify(cells: usize, done: usize, task: Option<&TaskRecord>, submitted: bool) -> ShardState {
+    if done >= cells {
+        return ShardState::Done;
+    }
+    match task.map(|t| t.state.as_str()) {
+        Some("PENDING" | "REQUEUED" | "REQUEUE_HOLD" | "REQUEUE_FED" | "RESV_DEL_HOLD") => ShardState::Pending,
+        Some(
+            "RUNNING" | "CONFIGURING" | "COMPLETING" | "SUSPENDED" | "STOPPED" | "RESIZING" | "SIGNALING"
+            | "STAGE_OUT",
+        ) => ShardState::Running,
+        // Ended (any state, COMPLETED included: a task that exited 0 with cells missing did not do
+        // its work) or forgotten by Slurm with cells missing.
+        Some(_) => ShardState::Failed,
+        None if submitted => ShardState::Failed,
+        None => ShardState::NotSubmitted,
+    }
+}
+
+/// The directory holding the cell files: `<out>/cells/<config_hash>/`, the hash taken from
+/// `<out>/run.json` (written by the first task), else the only subdirectory of `<out>/cells/`.
+fn cells_dir(out: &Path) -> Result<Option<PathBuf>, SlurmError> {
+    let run_json = out.join("run.json");
+    if let Ok(text) = fs::read_to_string(&run_json) {
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| SlurmError::Malformed { path: run_json.clone(), message: e.to_string() })?;
+        let hash = v.get("config_hash").and_then(|h| h.as_str()).ok_or_else(|| SlurmError::Malformed {
+            path: run_json.clone(),
+            message: "no config_hash".into(),
+        })?;
+        return Ok(Some(out.join("cells").join(hash)));
+    }
+    let dirs: Vec<PathBuf> = fs::read_dir(out.join("cells"))
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .unwrap_or_default();
+    Ok(if dirs.len() == 1 { dirs.into_iter().next() } else { None })
+}
+
+/// Asks `scontrol -o show job` about each job id; records of later submissions win.
+fn slurm_tasks(job_ids: &[String]) -> (BTreeMap<usize, TaskRecord>, Option<String>) {
+    let mut latest = BTreeMap::new();
+    let mut notes = Vec::new();
+    for id in job_ids {
+        match Command::new("scontrol").args(["-o", "show", "job", id]).output() {
+            Ok(o) if o.status.success() => {
+                for rec in parse_scontrol(&String::from_utf8_lossy(&o.stdout)) {
+                    for &t in &rec.tasks {
+                        latest.insert(t, rec.clone());
+                    }
+                }
+            }
+            Ok(o) => notes.push(format!(
+                "scontrol knows no job {id} ({}); judged by the result files",
+                String::from_utf8_lossy(&o.stderr).trim()
+            )),
+            Err(e) => {
+                notes.push(format!("scontrol unavailable ({e}); judged by the result files only"));
+                break;
+            }
+        }
+    }
+    (latest, (!notes.is_empty()).then(|| notes.join("; ")))
+}
+
+/// The status of a results directory: per shard, the cells done (from the files) and the latest
+/// Slurm task (from `scontrol`).
+pub fn status(out: &Path) -> anyhow::Result<StatusReport> {
+    let record = JobRecord::load(out)?;
+    let cells_dir = cells_dir(out)?;
+    let present: std::collections::HashSet<CellKey> = cells_dir
+        .as_ref()
+        .and_then(|d| fs::read_dir(d).ok())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| CellKey::parse_file_name(&e.file_name().to_string_lossy()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (tasks, slurm_note) =
+        if record.job_ids.is_empty() { (BTreeMap::new(), None) } else { slurm_tasks(&record.job_ids) };
+    let n = record.shards;
+    let mut shards: Vec<ShardStatus> =
+        (0..n).map(|k| ShardStatus { shard: k, cells: 0, done: 0, slurm: None, state: ShardState::Done }).collect();
+    for (i, cell) in record.plan.cells().iter().enumerate() {
+        let s = &mut shards[i % n];
+        s.cells += 1;
+        s.done += usize::from(present.contains(cell));
+    }
+    for s in &mut shards {
+        let task = tasks.get(&s.shard);
+        s.state = classify(s.cells, s.done, task, !record.job_ids.is_empty());
+        s.slurm = task.map(|t| {
+            let mut d = format!("{}_{} {}", t.array_job_id, s.shard, t.state);
+            if t.exit_code != "0:0" && !t.exit_code.is_empty() && t.state != "PENDING" && t.state != "RUNNING" {
+                let _ = write!(d, " ({})", t.exit_code);
+            }
+            d
+        });
+    }
+    Ok(StatusReport { out: out.to_owned(), record, cells_dir, shards, slurm_note })
+}
+
+/// The program name for follow-up commands: `handprop slurm` from the binary, else the xtask.
+fn program() -> &'static str {
+    let is_handprop = std::env::current_exe().ok().is_some_and(|e| e.file_stem().is_some_and(|s| s == "handprop"));
+    if is_handprop {
+        "handprop slurm"
+    } else {
+        "cargo xtask slurm"
+    }
+}
+
+/// Runs `slurm`: generates (and with `--submit` submits) the job array, or `status DIR`.
+pub fn run(cmd: SlurmCommand) -> anyhow::Result<()> {
+    match cmd.action {
+        Some(SlurmAction::Status(a)) => {
+            let report = status(&a.dir)?;
+            print!("{report}");
+            if a.requeue {
+                let failed = report.in_state(ShardState::Failed);
+                if failed.is_empty() {
+                    println!("nothing to requeue");
+                } else {
+                    let id = requeue(&a.dir, &failed)?;
+                    println!("requeued shards {} as job {id}", join_ids(&failed));
+                }
+            }
+            Ok(())
+        }
+        None => {
+            let g = generate(&cmd.args)?;
+            let est = estimate(&g.spec.plan, g.spec.shards, g.spec.cpus_per_task, g.spec.seconds_per_epoch);
+            let out = shell_quote(&g.spec.out.to_string_lossy());
+            println!("wrote {}", g.spec.script_path().display());
+            println!(
+                "  {} cells in {} shards ({} per shard), about {:.1} core-hours, {} per shard at {} CPU(s); time limit {}",
+                est.cells,
+                g.spec.shards,
+                cells_range(est.min_cells_per_shard, est.max_cells_per_shard),
+                est.core_hours,
+                human_seconds(est.max_shard_wall_seconds),
+                g.spec.cpus_per_task,
+                g.spec.time
+            );
+            for w in g.spec.warnings() {
+                eprintln!("warning: {w}");
+            }
+            if cmd.args.submit {
+                let id = submit(&g.spec.out)?;
+                println!("submitted job array {id} ({} tasks)", g.spec.shards);
+                println!("follow up:");
+                println!("  {} status {out}            # shards done / running / failed, requeue hint", program());
+                println!("  squeue -j {id}                  # the queue");
+                println!("  scancel {id}                    # cancel (finished cells are kept)");
+                println!(
+                    "  {} merge --config {} --out {out}   # once all cells exist (the last shard merges by itself)",
+                    shell_quote(&g.spec.handprop.to_string_lossy()),
+                    shell_quote(&g.spec.config.to_string_lossy())
+                );
+                println!("  cargo xtask report {out}        # charts and the HTML report");
+            } else {
+                println!("submit: sbatch {}", shell_quote(&g.spec.script_path().to_string_lossy()));
+            }
+            Ok(())
+        }
+    }
+}
