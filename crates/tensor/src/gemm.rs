@@ -9,7 +9,7 @@
 //! `matrixmultiply::sgemm`, single-threaded (its `threading` feature stays off so that parallelism
 //! is decided by the caller, one cell per core).
 
-use crate::{MatMut, MatRef};
+use crate::{MatMut, MatRef, ShapeError};
 
 /// Whether a product overwrites its output or adds to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,35 +76,104 @@ fn sgemm(
     }
 }
 
-/// `C (+)= A·B` with `A` m×k, `B` k×n, `C` m×n.
+/// `C (+)= A·B` with `A` m×k, `B` k×n, `C` m×n: `c_ij (+)= Σ_l a_il·b_lj` (the forward product
+/// `Z = X·W`).
 ///
 /// # Panics
-/// If the shapes do not agree.
-pub fn gemm_nn(a: MatRef<'_>, b: MatRef<'_>, mut c: MatMut<'_>, acc: Accum) {
+/// If the shapes do not agree (see [`try_gemm_nn`] for the checked form).
+pub fn gemm_nn(a: MatRef<'_>, b: MatRef<'_>, c: MatMut<'_>, acc: Accum) {
+    if let Err(e) = try_gemm_nn(a, b, c, acc) {
+        panic!("{e}");
+    }
+}
+
+/// `C (+)= Aᵀ·B` with `A` k×m, `B` k×n, `C` m×n: `c_ij (+)= Σ_l a_li·b_lj` (the weight gradient
+/// `G = Xᵀ·E`, a sum over the batch).
+///
+/// # Panics
+/// If the shapes do not agree (see [`try_gemm_tn`] for the checked form).
+pub fn gemm_tn(a: MatRef<'_>, b: MatRef<'_>, c: MatMut<'_>, acc: Accum) {
+    if let Err(e) = try_gemm_tn(a, b, c, acc) {
+        panic!("{e}");
+    }
+}
+
+/// `C (+)= A·Bᵀ` with `A` m×k, `B` n×k, `C` m×n: `c_ij (+)= Σ_l a_il·b_jl` (the gradient passed
+/// down `g = E·Wᵀ`).
+///
+/// # Panics
+/// If the shapes do not agree (see [`try_gemm_nt`] for the checked form).
+pub fn gemm_nt(a: MatRef<'_>, b: MatRef<'_>, c: MatMut<'_>, acc: Accum) {
+    if let Err(e) = try_gemm_nt(a, b, c, acc) {
+        panic!("{e}");
+    }
+}
+
+fn check(
+    name: &str,
+    a: (usize, usize),
+    b: (usize, usize),
+    c: (usize, usize),
+    ok: bool,
+) -> Result<(), ShapeError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ShapeError(format!(
+            "{name}: operands A {}×{}, B {}×{} and C {}×{} do not fit",
+            a.0, a.1, b.0, b.1, c.0, c.1
+        )))
+    }
+}
+
+/// [`gemm_nn`], returning a [`ShapeError`] instead of panicking when `A` is not m×k, `B` k×n and
+/// `C` m×n. `C` is untouched on error.
+pub fn try_gemm_nn(
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    mut c: MatMut<'_>,
+    acc: Accum,
+) -> Result<(), ShapeError> {
     let (m, k, n) = (a.rows(), a.cols(), b.cols());
-    assert_eq!(b.rows(), k, "gemm_nn: A is {m}×{k} but B is {}×{n}", b.rows());
-    assert_eq!((c.rows(), c.cols()), (m, n), "gemm_nn: C must be {m}×{n}");
+    let dims = ((a.rows(), a.cols()), (b.rows(), b.cols()), (c.rows(), c.cols()));
+    check("gemm_nn", dims.0, dims.1, dims.2, b.rows() == k && dims.2 == (m, n))?;
+    // Row-major A: element (i, l) at i·k + l, so row stride k and column stride 1.
     sgemm(m, k, n, a.as_slice(), k as isize, 1, b.as_slice(), n as isize, 1, c.as_mut_slice(), acc);
+    Ok(())
 }
 
-/// `C (+)= Aᵀ·B` with `A` k×m, `B` k×n, `C` m×n (the weight gradient `Xᵀ·E`).
-///
-/// # Panics
-/// If the shapes do not agree.
-pub fn gemm_tn(a: MatRef<'_>, b: MatRef<'_>, mut c: MatMut<'_>, acc: Accum) {
+/// [`gemm_tn`], returning a [`ShapeError`] instead of panicking when `A` is not k×m, `B` k×n and
+/// `C` m×n. `C` is untouched on error.
+pub fn try_gemm_tn(
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    mut c: MatMut<'_>,
+    acc: Accum,
+) -> Result<(), ShapeError> {
     let (k, m, n) = (a.rows(), a.cols(), b.cols());
-    assert_eq!(b.rows(), k, "gemm_tn: A is {k}×{m} but B is {}×{n}", b.rows());
-    assert_eq!((c.rows(), c.cols()), (m, n), "gemm_tn: C must be {m}×{n}");
+    let dims = ((a.rows(), a.cols()), (b.rows(), b.cols()), (c.rows(), c.cols()));
+    check("gemm_tn", dims.0, dims.1, dims.2, b.rows() == k && dims.2 == (m, n))?;
+    // Aᵀ (m×k) read from row-major A (k×m): element (i, l) of Aᵀ is A[l·m + i], so the strides of
+    // Aᵀ are (1, m): the transpose is the swapped strides, not a copy.
     sgemm(m, k, n, a.as_slice(), 1, m as isize, b.as_slice(), n as isize, 1, c.as_mut_slice(), acc);
+    Ok(())
 }
 
-/// `C (+)= A·Bᵀ` with `A` m×k, `B` n×k, `C` m×n (the gradient passed down `E·Wᵀ`).
-///
-/// # Panics
-/// If the shapes do not agree.
-pub fn gemm_nt(a: MatRef<'_>, b: MatRef<'_>, mut c: MatMut<'_>, acc: Accum) {
+/// [`gemm_nt`], returning a [`ShapeError`] instead of panicking when `A` is not m×k, `B` n×k and
+/// `C` m×n. `C` is untouched on error.
+pub fn try_gemm_nt(
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    mut c: MatMut<'_>,
+    acc: Accum,
+) -> Result<(), ShapeError> {
     let (m, k, n) = (a.rows(), a.cols(), b.rows());
-    assert_eq!(b.cols(), k, "gemm_nt: A is {m}×{k} but B is {n}×{}", b.cols());
-    assert_eq!((c.rows(), c.cols()), (m, n), "gemm_nt: C must be {m}×{n}");
+    let dims = ((a.rows(), a.cols()), (b.rows(), b.cols()), (c.rows(), c.cols()));
+    check("gemm_nt", dims.0, dims.1, dims.2, b.cols() == k && dims.2 == (m, n))?;
+    // Bᵀ (k×n) read from row-major B (n×k): strides (1, k).
     sgemm(m, k, n, a.as_slice(), k as isize, 1, b.as_slice(), 1, k as isize, c.as_mut_slice(), acc);
+    Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -17,5 +17,5 @@ pub mod gemm;
 pub mod init;
 mod matrix;
 
-pub use gemm::{gemm_nn, gemm_nt, gemm_tn, Accum};
+pub use gemm::{gemm_nn, gemm_nt, gemm_tn, try_gemm_nn, try_gemm_nt, try_gemm_tn, Accum};
 pub use matrix::{MatMut, MatRef, Matrix, ShapeError};

@@ -159,4 +159,23 @@ impl<'a> MatMut<'a> {
     pub fn as_ref(&self) -> MatRef<'_> {
         MatRef { rows: self.rows, cols: self.cols, data: self.data }
     }
+
+    /// Reborrows as a shorter-lived mutable view, so the view can be passed to several products in
+    /// turn.
+    pub fn reborrow(&mut self) -> MatMut<'_> {
+        MatMut { rows: self.rows, cols: self.cols, data: self.data }
+    }
+
+    /// Rows `start..start + n` as a mutable view (a slice of the batch, without copying).
+    ///
+    /// # Panics
+    /// If the range exceeds the matrix.
+    pub fn rows_range_mut(&mut self, start: usize, n: usize) -> MatMut<'_> {
+        assert!(start + n <= self.rows, "rows {start}..{} out of {}", start + n, self.rows);
+        MatMut {
+            rows: n,
+            cols: self.cols,
+            data: &mut self.data[start * self.cols..(start + n) * self.cols],
+        }
+    }
 }

@@ -1,0 +1,174 @@
+use super::*;
+use crate::init::{fill_standard_normal, stream_rng};
+use crate::Matrix;
+
+const SIZES: [usize; 8] = [1, 2, 3, 17, 63, 65, 100, 130];
+
+fn random(rows: usize, cols: usize, stream: u64) -> Matrix {
+    let mut m = Matrix::zeros(rows, cols);
+    fill_standard_normal(&mut stream_rng(11, stream), m.as_mut_slice());
+    m
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Nn,
+    Tn,
+    Nt,
+}
+
+/// The naive triple loop in f64, `op(A)·op(B)` for row-major `a`, `b`, and alongside it
+/// `Σ_l |op(A)_il|·|op(B)_lj|`, the scale of the rounding error of an f32 product.
+fn naive(kind: Kind, a: &Matrix, b: &Matrix, m: usize, k: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
+    let at = |i: usize, l: usize| match kind {
+        Kind::Tn => a.as_slice()[l * m + i],
+        _ => a.as_slice()[i * k + l],
+    };
+    let bt = |l: usize, j: usize| match kind {
+        Kind::Nt => b.as_slice()[j * k + l],
+        _ => b.as_slice()[l * n + j],
+    };
+    let mut c = vec![0.0; m * n];
+    let mut s = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            for l in 0..k {
+                let (x, y) = (f64::from(at(i, l)), f64::from(bt(l, j)));
+                c[i * n + j] += x * y;
+                s[i * n + j] += (x * y).abs();
+            }
+        }
+    }
+    (c, s)
+}
+
+fn run(kind: Kind, a: &Matrix, b: &Matrix, c: &mut Matrix, acc: Accum) {
+    match kind {
+        Kind::Nn => gemm_nn(a.view(), b.view(), c.view_mut(), acc),
+        Kind::Tn => gemm_tn(a.view(), b.view(), c.view_mut(), acc),
+        Kind::Nt => gemm_nt(a.view(), b.view(), c.view_mut(), acc),
+    }
+}
+
+fn check_kind(kind: Kind) {
+    let mut stream = 0;
+    for &m in &SIZES {
+        for &k in &SIZES {
+            for &n in &SIZES {
+                // Keep the triple loop cheap: skip the largest combinations.
+                if m * k * n > 300_000 {
+                    continue;
+                }
+                stream += 1;
+                let (a, b) = match kind {
+                    Kind::Nn => (random(m, k, 3 * stream), random(k, n, 3 * stream + 1)),
+                    Kind::Tn => (random(k, m, 3 * stream), random(k, n, 3 * stream + 1)),
+                    Kind::Nt => (random(m, k, 3 * stream), random(n, k, 3 * stream + 1)),
+                };
+                let (expect, scale) = naive(kind, &a, &b, m, k, n);
+                let tol = |i: usize| 1e-6 * (k as f64).sqrt() * scale[i].max(1e-30) + 1e-30;
+
+                // Overwrite ignores C entirely, NaN included.
+                let mut c = Matrix::from_vec(m, n, vec![f32::NAN; m * n]).unwrap();
+                run(kind, &a, &b, &mut c, Accum::Overwrite);
+                for (i, (&got, &want)) in c.as_slice().iter().zip(&expect).enumerate() {
+                    assert!(
+                        (f64::from(got) - want).abs() <= tol(i),
+                        "{kind:?} overwrite m={m} k={k} n={n} at {i}: {got} vs {want}"
+                    );
+                }
+
+                // Accumulate adds to what is there.
+                let c0 = random(m, n, 3 * stream + 2);
+                let mut c = c0.clone();
+                run(kind, &a, &b, &mut c, Accum::Accumulate);
+                for (i, ((&got, &want), &before)) in
+                    c.as_slice().iter().zip(&expect).zip(c0.as_slice()).enumerate()
+                {
+                    let want = want + f64::from(before);
+                    assert!(
+                        (f64::from(got) - want).abs() <= tol(i) + 1e-7 * want.abs(),
+                        "{kind:?} accumulate m={m} k={k} n={n} at {i}: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gemm_nn_matches_naive() {
+    check_kind(Kind::Nn);
+}
+
+#[test]
+fn gemm_tn_matches_naive() {
+    check_kind(Kind::Tn);
+}
+
+#[test]
+fn gemm_nt_matches_naive() {
+    check_kind(Kind::Nt);
+}
+
+#[test]
+fn empty_inner_dimension() {
+    let a = Matrix::zeros(3, 0);
+    let b = Matrix::zeros(0, 4);
+    let mut c = Matrix::from_vec(3, 4, vec![f32::NAN; 12]).unwrap();
+    gemm_nn(a.view(), b.view(), c.view_mut(), Accum::Overwrite);
+    assert!(c.as_slice().iter().all(|&v| v == 0.0));
+    let mut c = Matrix::from_vec(3, 4, vec![2.5; 12]).unwrap();
+    gemm_nn(a.view(), b.view(), c.view_mut(), Accum::Accumulate);
+    assert!(c.as_slice().iter().all(|&v| v == 2.5));
+}
+
+#[test]
+fn products_of_row_ranges_and_reborrows() {
+    // A batch taken as a row range of a larger set, written into a row range of the output.
+    let x = random(10, 5, 90);
+    let w = random(5, 3, 91);
+    let mut z = Matrix::from_vec(10, 3, vec![f32::NAN; 30]).unwrap();
+    let mut zv = z.view_mut();
+    gemm_nn(x.view().rows_range(4, 6), w.view(), zv.rows_range_mut(4, 6), Accum::Overwrite);
+    gemm_nn(x.view().rows_range(0, 4), w.view(), zv.rows_range_mut(0, 4), Accum::Overwrite);
+    let mut full = Matrix::zeros(10, 3);
+    gemm_nn(x.view(), w.view(), full.view_mut(), Accum::Overwrite);
+    assert_eq!(z, full);
+    let mut again = Matrix::zeros(10, 3);
+    let mut v = again.view_mut();
+    gemm_nn(x.view(), w.view(), v.reborrow(), Accum::Overwrite);
+    gemm_nn(x.view(), w.view(), v.reborrow(), Accum::Accumulate);
+    for (a, f) in again.as_slice().iter().zip(full.as_slice()) {
+        assert_eq!(*a, 2.0 * f);
+    }
+}
+
+#[test]
+fn shape_errors_name_the_product_and_leave_c_untouched() {
+    let a = Matrix::zeros(2, 3);
+    let b = Matrix::zeros(4, 5);
+    let mut c = Matrix::from_vec(2, 5, vec![7.0; 10]).unwrap();
+    let e = try_gemm_nn(a.view(), b.view(), c.view_mut(), Accum::Overwrite).unwrap_err();
+    assert!(e.0.contains("gemm_nn") && e.0.contains("2×3") && e.0.contains("4×5"), "{e}");
+    assert!(c.as_slice().iter().all(|&v| v == 7.0));
+    // Aᵀ·B needs equal row counts; C must be cols(A)×cols(B).
+    let e = try_gemm_tn(a.view(), b.view(), c.view_mut(), Accum::Overwrite).unwrap_err();
+    assert!(e.0.contains("gemm_tn"), "{e}");
+    let b2 = Matrix::zeros(2, 5);
+    let e = try_gemm_tn(a.view(), b2.view(), c.view_mut(), Accum::Overwrite).unwrap_err();
+    assert!(e.0.contains("C 2×5"), "{e}");
+    let mut c35 = Matrix::zeros(3, 5);
+    try_gemm_tn(a.view(), b2.view(), c35.view_mut(), Accum::Overwrite).unwrap();
+    // A·Bᵀ needs equal column counts.
+    let e = try_gemm_nt(a.view(), b.view(), c.view_mut(), Accum::Overwrite).unwrap_err();
+    assert!(e.0.contains("gemm_nt"), "{e}");
+}
+
+#[test]
+#[should_panic(expected = "gemm_nn")]
+fn gemm_panics_on_shape_mismatch() {
+    let a = Matrix::zeros(2, 3);
+    let mut c = Matrix::zeros(2, 2);
+    gemm_nn(a.view(), a.view(), c.view_mut(), Accum::Overwrite);
+}
