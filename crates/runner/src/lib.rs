@@ -1,3 +1,21 @@
-//! `handprop-runner`: composes the network and update rules into the study's cases and runs them.
+//! `handprop-runner`: composes the network (`handprop-layers`) and the update rules
+//! (`handprop-optim`) into the study's cases and runs the study on MNIST (`handprop-mnist`).
+//!
+//! * [`config`]: TOML configs, validated before any work starts; a case is data.
+//! * [`cells`]: the run's cells (trial, experiment, case), shards and random streams.
+//! * [`train`]: one cell's training loop.
+//! * [`run`](mod@run): parallel, resumable, sharded execution with progress.
+//! * [`output`]: atomic cell files, merged tables, winners and win frequencies.
+//! * [`slurm`]: job arrays over shards.
 
+pub mod cells;
+pub mod colour;
+pub mod config;
+pub mod output;
+pub mod run;
 pub mod slurm;
+pub mod train;
+
+pub use cells::{Cell, Shard};
+pub use config::{Config, ConfigError};
+pub use run::{load_data, merge_only, run, RunOptions, RunSummary};

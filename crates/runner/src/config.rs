@@ -1,0 +1,318 @@
+//! Run configuration: TOML in `configs/`, validated before any work starts.
+//!
+//! A config names the data, the training schedule, the trials and the cases. A **case is data**: a
+//! label, a colour, the gradient seed, the routing and the update rule with its hyperparameters,
+//! optionally preceded by a gradient-noise transform. The study's 17 cases ship as a reusable case
+//! table (`configs/cases/study.toml`) that configs name with `case_table`; further cases can be
+//! written inline as `[[cases]]`.
+//!
+//! Loading resolves everything into a self-contained [`Config`] (case table inlined, the subset of
+//! cases applied) whose TOML form is saved next to every result and can be loaded again as a
+//! config. Its hash ([`Config::hash`]) identifies the results: cells computed under another
+//! resolved config are never mixed in.
+
+use std::path::{Path, PathBuf};
+
+use handprop_layers::{GradSeed, Routing};
+use handprop_mnist::Split;
+use handprop_optim::{NoiseConfig, RuleConfig};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// An error in a config file: names the file, the place and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has an unknown key, a missing key or a value of the wrong type.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said, with line and column.
+        message: String,
+    },
+    /// A value is out of range or does not fit the rest of the config.
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The key, in dotted form (`trials[2].learning_rate`).
+        key: String,
+        /// The problem.
+        message: String,
+    },
+}
+
+/// `[data]`: the split and optional subsets (the first N images of a split).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// The split (`tf1` as the study).
+    pub split: Split,
+    /// Train on only the first N training images of the split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_subset: Option<usize>,
+    /// Test on only the first N test images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_subset: Option<usize>,
+}
+
+/// `[training]`: the schedule shared by every trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// Images per batch (contiguous slices in file order, no shuffling; the study: 1000).
+    pub batch: usize,
+    /// Epochs t = 0..epochs−1 (the study: 801).
+    pub epochs: usize,
+    /// Base seed; every random stream derives from (seed, trial, experiment, purpose).
+    pub seed: u64,
+    /// Hidden layers of width H (the study: 4, so 5 weight layers).
+    #[serde(default = "default_hidden_layers")]
+    pub hidden_layers: usize,
+}
+
+fn default_hidden_layers() -> usize {
+    4
+}
+
+/// `[[trials]]`: one trial, numbered from 1 in file order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrialConfig {
+    /// η, shared by every case of the trial.
+    pub learning_rate: f64,
+    /// Hidden width H.
+    pub hidden: usize,
+    /// Seeded experiments (the study: 10).
+    pub experiments: usize,
+}
+
+/// One case: everything that distinguishes it from the other cases of a trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSpec {
+    /// The label shown in tables and charts.
+    pub label: String,
+    /// A matplotlib colour name (`tab:green`, `aqua`, …) or `#rrggbb`.
+    pub colour: String,
+    /// The gradient seed at the output: `manual` (δ = p − y) or `exact` (∂C/∂a₅).
+    pub gradient: GradSeed,
+    /// How gradients are routed between layers (spec §5).
+    pub routing: Routing,
+    /// The update rule as a table of `handprop_optim::RuleConfig`; `learning_rate` defaults to
+    /// the trial's η, and the string `"eta"` as any value stands for the trial's η.
+    pub update: toml::Table,
+    /// An optional gradient-noise transform applied before the rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<NoiseConfig>,
+}
+
+impl CaseSpec {
+    /// The rule for a trial with learning rate `eta`: `"eta"` values and a missing
+    /// `learning_rate` are filled in with `eta`.
+    pub fn rule(&self, eta: f64) -> Result<RuleConfig, String> {
+        let mut table = self.update.clone();
+        for (_, value) in table.iter_mut() {
+            if value.as_str() == Some("eta") {
+                *value = toml::Value::Float(eta);
+            }
+        }
+        table.entry("learning_rate").or_insert(toml::Value::Float(eta));
+        RuleConfig::deserialize(toml::Value::Table(table)).map_err(|e| e.message().to_string())
+    }
+}
+
+/// The file as written: like [`Config`] plus a case table reference and a case subset.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    name: Option<String>,
+    case_table: Option<PathBuf>,
+    #[serde(default)]
+    only_cases: Option<Vec<usize>>,
+    #[serde(default)]
+    cases: Vec<CaseSpec>,
+    data: DataConfig,
+    training: TrainingConfig,
+    trials: Vec<TrialConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseTableFile {
+    case: Vec<CaseSpec>,
+}
+
+/// A resolved, validated, self-contained run configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The run's name (default: the config file's stem); names the results directory.
+    pub name: String,
+    /// Data split and subsets.
+    pub data: DataConfig,
+    /// Schedule.
+    pub training: TrainingConfig,
+    /// The trials, numbered from 1.
+    pub trials: Vec<TrialConfig>,
+    /// The cases, numbered from 0.
+    pub cases: Vec<CaseSpec>,
+}
+
+/// Input width (28 × 28 pixels) and classes of MNIST.
+pub const INPUT: usize = 784;
+/// Output classes.
+pub const CLASSES: usize = 10;
+
+impl Config {
+    /// Loads, resolves and validates a config file. Errors name the file, the key and the problem.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file: ConfigFile = parse_toml(path)?;
+        let mut cases = Vec::new();
+        if let Some(table) = &file.case_table {
+            let table_path = path.parent().unwrap_or(Path::new(".")).join(table);
+            let t: CaseTableFile = parse_toml(&table_path).map_err(|e| match e {
+                ConfigError::Io { path: table, source } => ConfigError::Invalid {
+                    path: path.to_owned(),
+                    key: "case_table".into(),
+                    message: format!("cannot read {}: {source}", table.display()),
+                },
+                other => other,
+            })?;
+            cases.extend(t.case);
+        }
+        cases.extend(file.cases);
+        if let Some(only) = &file.only_cases {
+            let mut picked = Vec::with_capacity(only.len());
+            for &i in only {
+                let case = cases.get(i).ok_or_else(|| ConfigError::Invalid {
+                    path: path.to_owned(),
+                    key: "only_cases".into(),
+                    message: format!("case {i} does not exist (there are {})", cases.len()),
+                })?;
+                picked.push(case.clone());
+            }
+            cases = picked;
+        }
+        let name = file.name.unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "run".into())
+        });
+        let config =
+            Config { name, data: file.data, training: file.training, trials: file.trials, cases };
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// Checks every value before any work starts.
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let bad = |key: String, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            key,
+            message,
+        };
+        if self.name.is_empty() || self.name.contains(['/', '\\']) {
+            return Err(bad(
+                "name".into(),
+                format!("{:?} is not a usable directory name", self.name),
+            ));
+        }
+        let t = &self.training;
+        if t.batch == 0 {
+            return Err(bad("training.batch".into(), "must be at least 1".into()));
+        }
+        if t.epochs == 0 {
+            return Err(bad("training.epochs".into(), "must be at least 1".into()));
+        }
+        if t.hidden_layers == 0 {
+            return Err(bad("training.hidden_layers".into(), "must be at least 1".into()));
+        }
+        if let Some(n) = self.data.train_subset {
+            if n == 0 || n % t.batch != 0 {
+                return Err(bad(
+                    "data.train_subset".into(),
+                    format!("{n} is not a positive multiple of the batch size {}", t.batch),
+                ));
+            }
+        }
+        if self.data.test_subset == Some(0) {
+            return Err(bad("data.test_subset".into(), "must be at least 1".into()));
+        }
+        if self.trials.is_empty() {
+            return Err(bad("trials".into(), "at least one [[trials]] entry is needed".into()));
+        }
+        if self.cases.is_empty() {
+            return Err(bad("cases".into(), "no cases: set case_table or add [[cases]]".into()));
+        }
+        for (i, trial) in self.trials.iter().enumerate() {
+            let key = |k: &str| format!("trials[{}].{k}", i + 1);
+            if !(trial.learning_rate.is_finite() && trial.learning_rate > 0.0) {
+                return Err(bad(
+                    key("learning_rate"),
+                    format!("{} is not a positive finite number", trial.learning_rate),
+                ));
+            }
+            if trial.hidden == 0 {
+                return Err(bad(key("hidden"), "must be at least 1".into()));
+            }
+            if trial.experiments == 0 {
+                return Err(bad(key("experiments"), "must be at least 1".into()));
+            }
+            for (c, case) in self.cases.iter().enumerate() {
+                let ckey = |k: &str| format!("case {c} ({:?}).{k}", case.label);
+                crate::colour::to_hex(&case.colour).map_err(|m| bad(ckey("colour"), m))?;
+                let rule = case.rule(trial.learning_rate).map_err(|m| bad(ckey("update"), m))?;
+                rule.build::<f32>().map_err(|e| bad(ckey("update"), e.to_string()))?;
+                if let Some(noise) = &case.noise {
+                    noise.build().map_err(|e| bad(ckey("noise"), e.to_string()))?;
+                }
+                case.routing
+                    .validate(&self.widths(trial))
+                    .map_err(|e| bad(ckey("routing"), format!("{e} (trial {})", i + 1)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Layer widths of a trial's network: `[784, H × hidden_layers, 10]`.
+    pub fn widths(&self, trial: &TrialConfig) -> Vec<usize> {
+        let mut w = vec![INPUT];
+        w.extend(std::iter::repeat_n(trial.hidden, self.training.hidden_layers));
+        w.push(CLASSES);
+        w
+    }
+
+    /// The resolved config as TOML (loadable again with [`Config::load`]).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a resolved config always serialises to TOML")
+    }
+
+    /// A 16-hex-digit hash of everything that determines the results (not the name).
+    pub fn hash(&self) -> String {
+        let json = serde_json::to_string(&(&self.data, &self.training, &self.trials, &self.cases))
+            .expect("a resolved config always serialises to JSON");
+        let digest = Sha256::digest(json.as_bytes());
+        hex::encode(&digest[..8])
+    }
+
+    /// Number of (trial, experiment, case) cells.
+    pub fn cell_count(&self) -> usize {
+        self.trials.iter().map(|t| t.experiments).sum::<usize>() * self.cases.len()
+    }
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Io { path: path.to_owned(), source })?;
+    toml::from_str(&text)
+        .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })
+}
