@@ -77,6 +77,10 @@ pub trait Float:
 impl Float for f32 {
     const DTYPE: &'static str = "float32";
     #[inline(always)]
+    fn rsqrt(self) -> Self {
+        (1.0 / f64::from(self).sqrt()) as f32
+    }
+    #[inline(always)]
     fn from_f64_rounded(x: f64) -> Self {
         x as f32
     }
