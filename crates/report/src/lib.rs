@@ -1,1 +1,75 @@
 //! `handprop-report`: turns a results directory into charts, statistics and an HTML report.
+//!
+//! The report reads only the merged tables of a results directory (`cases.csv`, `trials.csv`,
+//! `final.csv`, `metrics.csv`, and optionally `run.json`, `config.toml`, `frequency.csv`; see
+//! `notes/results-contract.md`), never the runner crate, so it works on any results directory,
+//! including one merged from Slurm shards. [`generate`] writes:
+//!
+//! - `<out>/report/*.svg` and `*.png`: per trial the study's three win-frequency bar charts and the
+//!   learning curves (mean over experiments with a min–max band); per experiment the study's three
+//!   line charts;
+//! - `<out>/summary.csv`: per trial, metric and case the mean ± 95 % CI, mean rank, wins and the
+//!   exact Wilcoxon signed-rank test against the best case;
+//! - `<out>/report.md` and `<out>/report.html` (self-contained: charts inline as `data:` URIs).
+//!
+//! Winners are recomputed from `final.csv` (lowest cost, highest train/test accuracy; ties to the
+//! lowest case number; diverged cells never win) and checked against `frequency.csv` when present.
+
+pub mod analysis;
+pub mod charts;
+pub mod data;
+pub mod doc;
+mod error;
+pub mod published;
+mod render;
+pub mod stats;
+
+use std::path::{Path, PathBuf};
+
+pub use analysis::TrialAnalysis;
+pub use data::{Metric, ResultsData};
+pub use error::ReportError;
+
+/// Options of [`generate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportOptions {
+    /// Also write a PNG of every chart (text drawn with the embedded DejaVu Sans).
+    pub png: bool,
+    /// Draw the study's per-experiment line charts (3 per experiment).
+    pub experiment_charts: bool,
+    /// At most this many points per line (every k-th epoch and the last are kept); 0 = all.
+    pub max_points: usize,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions { png: true, experiment_charts: true, max_points: 300 }
+    }
+}
+
+/// What [`generate`] wrote.
+#[derive(Debug, Clone)]
+pub struct ReportSummary {
+    /// `<out>/report.md`.
+    pub report_md: PathBuf,
+    /// `<out>/report.html`.
+    pub report_html: PathBuf,
+    /// `<out>/summary.csv`.
+    pub summary_csv: PathBuf,
+    /// Every chart file written (SVG, and PNG if asked), under `<out>/report/`.
+    pub charts: Vec<PathBuf>,
+    /// The per-trial analyses the report shows.
+    pub trials: Vec<TrialAnalysis>,
+    /// Inconsistencies found that did not stop the report (also listed in it).
+    pub warnings: Vec<String>,
+}
+
+/// Reads `results_dir` and writes the charts, `summary.csv`, `report.md` and `report.html` into it.
+///
+/// # Errors
+/// A missing or malformed input file (the error names the file and line), or a failure to draw or
+/// write an output file.
+pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportError> {
+    let data = ResultsData::load(results_dir)?;
+    render::write_report(&data, opts)
+}
