@@ -4,10 +4,10 @@ use serde::{Deserialize, Serialize};
 
 /// The element-wise non-linearity `a = f(z)` of a [`crate::Dense`] layer.
 ///
-/// The layer only ever calls [`Activation::forward`] and [`Activation::backward`], so a new
-/// activation (tanh, sigmoid, ReLU) is one new variant plus its two arms here; the layer and the
-/// network do not change. `backward` receives both `z` and `a = f(z)` because some derivatives are
-/// cheapest from the output (tanh: `1 − a²`, sigmoid: `a·(1 − a)`) and others from the input.
+/// The layer only calls [`Activation::forward`] (evaluation), [`Activation::forward_with_derivative`]
+/// (training: `a = f(z)` and `d = f′(z)` cached together) and [`Activation::backward`]
+/// (`e = u ⊙ d`, the same for all), so a new activation (tanh, sigmoid, ReLU) is one new variant
+/// plus its arms here; the layer and the network do not change.
 ///
 /// The study applies arctan on **every** layer, the output layer included (textbook classifiers
 /// leave the last layer linear and feed it to the softmax). Because arctan is bounded by ±π/2, the
@@ -29,7 +29,7 @@ impl Activation {
         }
     }
 
-    /// `a = f(z)`, element-wise.
+    /// `a = f(z)`, element-wise (evaluation: no derivative needed).
     ///
     /// # Panics
     /// If the slices differ in length (a programming error; the layer sizes them).
@@ -39,17 +39,30 @@ impl Activation {
         }
     }
 
-    /// The local error `e = u ⊙ f′(z)`, element-wise, where `u` is the gradient arriving at the
-    /// layer's output and `a = f(z)` is the cached output.
+    /// `a = f(z)` and the derivative `d = f′(z)`, element-wise, in one pass (training: the
+    /// backward pass then needs only `d`). Every activation can precompute its derivative here
+    /// (tanh: `1 − a²`, sigmoid: `a·(1 − a)`, ReLU: `z > 0`), so the layer never needs to know
+    /// which one it runs.
     ///
     /// # Panics
     /// If the slices differ in length (a programming error; the layer sizes them).
-    pub fn backward(self, u: &[f32], z: &[f32], a: &[f32], e: &mut [f32]) {
-        assert_eq!(a.len(), z.len(), "activation backward: a and z differ in length");
+    pub fn forward_with_derivative(self, z: &[f32], a: &mut [f32], d: &mut [f32]) {
         match self {
-            // The derivative is cheapest from z: 1 / (1 + z²); `a` is not needed.
-            Activation::Arctan => handprop_tensor::elementwise::arctan_backward(u, z, e),
+            // d = 1 / (1 + z²): a reciprocal that the backward pass multiplies by, which is
+            // TensorFlow's arctan gradient and the original's hand-written one, operation for
+            // operation (dividing u by 1 + z² could differ by one rounding).
+            Activation::Arctan => handprop_tensor::elementwise::arctan_with_derivative(z, a, d),
         }
+    }
+
+    /// The local error `e = u ⊙ d`, where `u` is the gradient arriving at the layer's output and
+    /// `d = f′(z)` was cached by [`Activation::forward_with_derivative`]. The same for every
+    /// activation.
+    ///
+    /// # Panics
+    /// If the slices differ in length (a programming error; the layer sizes them).
+    pub fn backward(u: &[f32], d: &[f32], e: &mut [f32]) {
+        handprop_tensor::elementwise::hadamard(u, d, e);
     }
 
     /// `f(z)` for one value (the reference the slice kernels must match).

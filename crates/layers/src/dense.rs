@@ -11,9 +11,10 @@ use crate::{Activation, LayerError};
 /// the network keeps them in two plain `Vec<Matrix>` so that an optimizer can borrow
 /// `(weights, gradient)` pairs without touching the caches.
 ///
-/// * forward: `z = x·W` (cached), `a = f(z)` (cached);
+/// * forward: `z = x·W`, `a = f(z)` and `d = f′(z)` (all cached; [`Dense::forward_eval`] skips
+///   `d`);
 /// * backward, given `u` (the gradient arriving at the output `a`):
-///   `e = u ⊙ f′(z)` (local error), `G = xᵀ·e` (weight gradient) and, unless this is the first
+///   `e = u ⊙ d = u ⊙ f′(z)` (local error), `G = xᵀ·e` (weight gradient) and, unless this is the first
 ///   layer, `g = e·Wᵀ` (the gradient passed down).
 ///
 /// Where the study differs from textbook back-propagation: `G` is the **sum** over the batch rows
@@ -27,8 +28,11 @@ pub struct Dense {
     activation: Activation,
     pass_down: bool,
     rows: usize,
+    /// Whether the last forward pass cached `d` (a backward pass needs it).
+    has_derivative: bool,
     z: Matrix,
     a: Matrix,
+    d: Matrix,
     e: Matrix,
     g: Matrix,
 }
@@ -69,8 +73,10 @@ impl Dense {
             activation,
             pass_down,
             rows: 0,
+            has_derivative: false,
             z: Matrix::zeros(capacity, outputs),
             a: Matrix::zeros(capacity, outputs),
+            d: Matrix::zeros(capacity, outputs),
             e: Matrix::zeros(capacity, outputs),
             g: if pass_down { Matrix::zeros(capacity, inputs) } else { Matrix::zeros(0, inputs) },
         })
@@ -104,8 +110,23 @@ impl Dense {
         Ok(())
     }
 
-    /// Forward pass: caches `z = x·W` and `a = f(z)` for the `x.rows()` rows and returns `a`.
+    /// Forward pass for training: caches `z = x·W`, `a = f(z)` and `d = f′(z)` for the
+    /// `x.rows()` rows and returns `a`.
     pub fn forward(&mut self, x: MatRef<'_>, w: MatRef<'_>) -> Result<MatRef<'_>, LayerError> {
+        self.forward_impl(x, w, true)
+    }
+
+    /// Forward pass for evaluation: caches `z` and `a` only (no backward pass may follow).
+    pub fn forward_eval(&mut self, x: MatRef<'_>, w: MatRef<'_>) -> Result<MatRef<'_>, LayerError> {
+        self.forward_impl(x, w, false)
+    }
+
+    fn forward_impl(
+        &mut self,
+        x: MatRef<'_>,
+        w: MatRef<'_>,
+        derivative: bool,
+    ) -> Result<MatRef<'_>, LayerError> {
         self.check_w(w)?;
         if x.cols() != self.inputs {
             return Err(LayerError::Shape(format!(
@@ -119,13 +140,19 @@ impl Dense {
         }
         let rows = x.rows();
         self.rows = rows;
+        self.has_derivative = derivative;
         gemm_nn(x, w, head_mut(&mut self.z, rows), Accum::Overwrite);
         let n = rows * self.outputs;
-        self.activation.forward(&self.z.as_slice()[..n], &mut self.a.as_mut_slice()[..n]);
+        let (z, a) = (&self.z.as_slice()[..n], &mut self.a.as_mut_slice()[..n]);
+        if derivative {
+            self.activation.forward_with_derivative(z, a, &mut self.d.as_mut_slice()[..n]);
+        } else {
+            self.activation.forward(z, a);
+        }
         Ok(head(&self.a, rows))
     }
 
-    /// Backward pass for the rows of the last forward: `e = u ⊙ f′(z)`, `grad = xᵀ·e` (overwritten,
+    /// Backward pass for the rows of the last [`Dense::forward`]: `e = u ⊙ f′(z)`, `grad = xᵀ·e` (overwritten,
     /// a batch sum) and, if this layer passes down, `g = e·Wᵀ`. `x` and `w` must be the input and
     /// the weights of that forward pass (the study's step semantics: pre-step weights).
     pub fn backward(
@@ -136,6 +163,11 @@ impl Dense {
         grad: MatMut<'_>,
     ) -> Result<(), LayerError> {
         self.check_w(w)?;
+        if !self.has_derivative {
+            return Err(LayerError::Shape(
+                "backward needs a training forward pass (forward, not forward_eval) first".into(),
+            ));
+        }
         let rows = self.rows;
         if (x.rows(), x.cols()) != (rows, self.inputs) {
             return Err(LayerError::Shape(format!(
@@ -163,10 +195,9 @@ impl Dense {
             )));
         }
         let n = rows * self.outputs;
-        self.activation.backward(
+        Activation::backward(
             u.as_slice(),
-            &self.z.as_slice()[..n],
-            &self.a.as_slice()[..n],
+            &self.d.as_slice()[..n],
             &mut self.e.as_mut_slice()[..n],
         );
         let e = head(&self.e, rows);
@@ -185,6 +216,11 @@ impl Dense {
     /// Cached output `a = f(z)` of the last forward pass.
     pub fn output(&self) -> MatRef<'_> {
         head(&self.a, self.rows)
+    }
+
+    /// Cached derivative `d = f′(z)` of the last training forward pass.
+    pub fn derivative(&self) -> MatRef<'_> {
+        head(&self.d, self.rows)
     }
 
     /// Local error `e = u ⊙ f′(z)` of the last backward pass.

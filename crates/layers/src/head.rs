@@ -64,12 +64,13 @@ impl GradSeed {
     }
 }
 
-/// The study's cost of one row given its class label instead of a one-hot vector:
-/// `−ln p_label − Σ_{c≠label} ln(1 − p_c)`, accumulated in f64.
-pub(crate) fn row_cost_label(p: &[f32], label: usize) -> f64 {
-    let mut c = 0.0f64;
+/// Adds the study's cost of one row, given its class label instead of a one-hot vector, to `c`:
+/// `c −= ln p_label` and `c −= ln(1 − p_j)` for every other class, each term in f64, element by
+/// element in column order. This is exactly what `bce_cost_f64` computes for a one-hot `y` (its
+/// zero-weighted terms contribute an exact zero), so evaluation and training report the same cost.
+pub(crate) fn add_row_cost(c: &mut f64, p: &[f32], label: usize) {
     for (j, &p) in p.iter().enumerate() {
-        c -= if j == label { f64::from(p.ln()) } else { f64::from((1.0 - p).ln()) };
+        let p = f64::from(p);
+        *c -= if j == label { p.ln() } else { (1.0 - p).ln() };
     }
-    c
 }

@@ -5,7 +5,7 @@ use handprop_tensor::init::fill_standard_normal;
 use handprop_tensor::{MatRef, Matrix};
 
 use crate::dense::{head, head_mut};
-use crate::head::row_cost_label;
+use crate::head::add_row_cost;
 use crate::routing::{Combine, Skip};
 use crate::{Activation, Dense, GradSeed, LayerError, Routing};
 
@@ -232,13 +232,18 @@ impl Mlp {
         self.widths[self.widths.len() - 1]
     }
 
-    /// Forward pass for `x.rows() ≤ batch` rows, ending with `p = softmax(a_N)`.
-    fn forward(&mut self, x: MatRef<'_>) -> Result<(), LayerError> {
+    /// Forward pass for `x.rows() ≤ batch` rows, ending with `p = softmax(a_N)`; caches the
+    /// derivatives only when `train`.
+    fn forward(&mut self, x: MatRef<'_>, train: bool) -> Result<(), LayerError> {
         let rows = x.rows();
         for i in 0..self.layers.len() {
             let (below, rest) = self.layers.split_at_mut(i);
             let input = if i == 0 { x } else { below[i - 1].output() };
-            rest[0].forward(input, self.weights[i].view())?;
+            if train {
+                rest[0].forward(input, self.weights[i].view())?;
+            } else {
+                rest[0].forward_eval(input, self.weights[i].view())?;
+            }
         }
         let last = self.layers.last().expect("at least one layer");
         softmax_rows(last.output(), head_mut(&mut self.p, rows));
@@ -274,7 +279,7 @@ impl Mlp {
             return Err(LayerError::BatchTooLarge { rows, capacity: self.batch });
         }
         self.rows = rows;
-        self.forward(x)?;
+        self.forward(x, true)?;
         let m = rows * classes;
         let p = &self.p.as_slice()[..m];
         let cost = bce_cost(p, y_onehot.as_slice());
@@ -309,7 +314,8 @@ impl Mlp {
         self.cost_and_correct(x, labels).map(|(_, correct)| correct)
     }
 
-    /// The study's cost `C` summed over all rows of `x` (f64 accumulation of per-row costs) and
+    /// The study's cost `C` summed over all rows of `x` (each term and the sum in f64, the same
+    /// operations in the same order as the tensor crate's `bce_cost_f64` on one-hot targets) and
     /// the number of correct argmax predictions, forward only in chunks of the construction
     /// batch. Labels are class indices; they must be below the number of classes.
     pub fn cost_and_correct(
@@ -331,11 +337,11 @@ impl Mlp {
         while start < x.rows() {
             let rows = self.batch.min(x.rows() - start);
             let chunk_labels = &labels[start..start + rows];
-            self.forward(x.rows_range(start, rows))?;
+            self.forward(x.rows_range(start, rows), false)?;
             let p = head(&self.p, rows);
             correct += argmax_correct(p, chunk_labels);
             for (row, &label) in p.as_slice().chunks_exact(classes).zip(chunk_labels) {
-                cost += row_cost_label(row, usize::from(label));
+                add_row_cost(&mut cost, row, usize::from(label));
             }
             start += rows;
         }

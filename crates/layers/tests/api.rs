@@ -3,7 +3,7 @@
 mod common;
 
 use common::setup;
-use handprop_layers::{Activation, GradSeed, LayerError, Mlp, Routing};
+use handprop_layers::{Activation, Dense, GradSeed, LayerError, Mlp, Routing};
 use handprop_tensor::init::stream_rng;
 use handprop_tensor::{MatRef, Matrix};
 
@@ -127,6 +127,9 @@ fn count_correct_handles_partial_chunks_and_matches_one_row_at_a_time() {
     let (_, y, _) = setup(&WIDTHS, rows, 5, &mut net(rows));
     let c_train = big.train_batch(x.view(), y.view(), 0).unwrap();
     assert!((f64::from(c_train) - cost1).abs() <= 1e-5 * cost1, "{c_train} vs {cost1}");
+    // In one chunk, evaluation performs the training step's cost operations exactly.
+    let (c_eval, _) = big.cost_and_correct(x.view(), &labels).unwrap();
+    assert_eq!(c_eval as f32, c_train);
     assert_eq!(chunked.count_correct(x.view().rows_range(0, 0), &[]).unwrap(), 0);
 }
 
@@ -172,6 +175,39 @@ fn shapes_that_do_not_fit_are_errors() {
     assert_eq!(new(&[5], 2).unwrap_err(), LayerError::TooFewWidths { found: 1 });
     assert_eq!(new(&[5, 0, 3], 2).unwrap_err(), LayerError::ZeroWidth { index: 1 });
     assert_eq!(new(&[5, 3], 0).unwrap_err(), LayerError::ZeroBatch);
+}
+
+#[test]
+fn dense_layer_caches_activation_and_derivative_and_guards_backward() {
+    let x = Matrix::from_vec(2, 3, vec![0.1, -0.5, 2.0, 1.5, 0.0, -3.0]).unwrap();
+    let mut w = Matrix::zeros(3, 2);
+    handprop_tensor::init::fill_standard_normal(&mut stream_rng(5, 5), w.as_mut_slice());
+    let mut layer = Dense::new(3, 2, 4, Activation::Arctan, true).unwrap();
+    let u = Matrix::from_vec(2, 2, vec![1.0, -2.0, 0.5, 3.0]).unwrap();
+    let mut g = Matrix::zeros(3, 2);
+    layer.forward_eval(x.view(), w.view()).unwrap();
+    assert!(matches!(
+        layer.backward(x.view(), w.view(), u.view(), g.view_mut()),
+        Err(LayerError::Shape(_))
+    ));
+    layer.forward(x.view(), w.view()).unwrap();
+    let (z, a, d) = (layer.pre_activation(), layer.output(), layer.derivative());
+    for i in 0..4 {
+        let zi = z.as_slice()[i];
+        // The vectorised arctan is within a few ulp of the scalar one.
+        assert!((a.as_slice()[i] - Activation::Arctan.value(zi)).abs() <= 4.0 * f32::EPSILON);
+        assert_eq!(d.as_slice()[i], Activation::Arctan.derivative(zi));
+    }
+    layer.backward(x.view(), w.view(), u.view(), g.view_mut()).unwrap();
+    let e = layer.local_error().as_slice();
+    for ((&e, &u), &d) in e.iter().zip(u.as_slice()).zip(layer.derivative().as_slice()) {
+        assert_eq!(e, u * d);
+    }
+    // Wrong shapes are errors: weights, input width, too many rows, incoming gradient.
+    assert!(layer.forward(x.view(), Matrix::zeros(2, 3).view()).is_err());
+    assert!(layer.forward(Matrix::zeros(2, 4).view(), w.view()).is_err());
+    assert!(layer.forward(Matrix::zeros(5, 3).view(), w.view()).is_err());
+    assert!(layer.backward(x.view(), w.view(), Matrix::zeros(2, 3).view(), g.view_mut()).is_err());
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! An independent f64 reference of the network, written as plainly as possible (no shared code
 //! with the crate), used by the gradient and routing tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::needless_range_loop)]
 
 use handprop_layers::Mlp;
 use handprop_tensor::init::{fill_standard_normal, stream_rng};
