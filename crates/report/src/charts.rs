@@ -218,6 +218,8 @@ fn draw_lines<DB: DrawingBackend>(
     ch.configure_mesh()
         .x_desc(chart.x_desc.as_str())
         .y_desc(chart.y_desc.as_str())
+        // Epochs are whole numbers; plotters would print "10.0".
+        .x_label_formatter(&|v| format!("{v:.0}"))
         .label_style((FONT, 16))
         .axis_desc_style((FONT, 18))
         .light_line_style(RGBColor(235, 235, 235))

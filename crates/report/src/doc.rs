@@ -110,7 +110,7 @@ pub fn base64(bytes: &[u8]) -> String {
     o
 }
 
-const STYLE: &str = "body{font-family:DejaVu Sans,Liberation Sans,Arial,sans-serif;margin:24px auto;max-width:1440px;color:#111;line-height:1.4}\
+const STYLE: &str = "body{font-family:DejaVu Sans,Liberation Sans,Arial,sans-serif;margin:24px auto;padding:0 16px;max-width:1440px;color:#111;line-height:1.4}\
 h1{font-size:28px}h2{border-bottom:2px solid #ccc;padding-bottom:4px;margin-top:40px}\
 table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}\
 th,td{border:1px solid #bbb;padding:3px 7px;text-align:left;vertical-align:top}\

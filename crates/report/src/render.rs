@@ -202,7 +202,7 @@ fn overview(data: &ResultsData, trials: &[TrialAnalysis], warnings: &[String]) -
     facts.push(vec!["sum of cell wall times".into(), format!("{cell_wall:.1} s")]);
     let diverged: usize = trials.iter().map(|t| t.diverged.len()).sum();
     facts.push(vec!["diverged or missing cells".into(), diverged.to_string()]);
-    b.push(Block::Table(vec!["".into(), "".into()], facts));
+    b.push(Block::Table(vec!["what".into(), "value".into()], facts));
 
     b.push(Block::Heading(3, "Trials".into()));
     b.push(Block::Table(
