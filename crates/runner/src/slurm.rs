@@ -834,10 +834,12 @@ pub fn sbatch(script: &Path, extra: &[String]) -> anyhow::Result<String> {
     Ok(parse_sbatch_parsable(&String::from_utf8_lossy(&output.stdout))?)
 }
 
-/// Submits the whole array of a results directory and records the job id.
-pub fn submit(out: &Path) -> anyhow::Result<String> {
+/// Submits the whole array of a results directory and records the job id. `extra` options go to
+/// sbatch before the script (they override the script's `#SBATCH` lines), e.g.
+/// `--export=ALL,VAR=value`.
+pub fn submit(out: &Path, extra: &[String]) -> anyhow::Result<String> {
     let mut record = JobRecord::load(out)?;
-    let id = sbatch(&record.script, &[])?;
+    let id = sbatch(&record.script, extra)?;
     record.job_ids.push(id.clone());
     record.save(out)?;
     Ok(id)
@@ -1245,7 +1247,7 @@ pub fn run(cmd: SlurmCommand) -> anyhow::Result<()> {
                 eprintln!("warning: {w}");
             }
             if cmd.args.submit {
-                let id = submit(&g.spec.out)?;
+                let id = submit(&g.spec.out, &[])?;
                 println!("submitted job array {id} ({} tasks)", g.spec.shards);
                 println!("follow up:");
                 println!(
