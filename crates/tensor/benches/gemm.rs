@@ -6,7 +6,8 @@
 //! is listed as the reference the polynomial replaces).
 //!
 //! A plain `main` rather than criterion: the table is what the docs quote, and it runs in seconds.
-//! Pass `--nalgebra` to also time nalgebra's `gemm` on the same zero-copy views, for comparison.
+//! Pass `--compare` to also time, interleaved with ours, `matrixmultiply` in the direct orientation
+//! (ours hands it the transposed problem) and nalgebra's `gemm` on the same zero-copy views; `--elementwise` skips the GEMM table.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -80,88 +81,129 @@ fn operand_shapes(p: &Product) -> ((usize, usize), (usize, usize)) {
     }
 }
 
-fn bench_ours(p: &Product) -> (f64, f64) {
-    let ((ar, ac), (br, bc)) = operand_shapes(p);
-    let a = random(ar, ac, 1);
-    let b = random(br, bc, 2);
-    let mut c = Matrix::zeros(p.m, p.n);
-    time(
-        || {
-            let (a, b, c) = (a.view(), b.view(), c.view_mut());
-            match p.kind {
-                Kind::Nn => gemm_nn(a, b, c, Accum::Overwrite),
-                Kind::Tn => gemm_tn(a, b, c, Accum::Overwrite),
-                Kind::Nt => gemm_nt(a, b, c, Accum::Overwrite),
-            }
-            black_box(&c);
-        },
-        Duration::from_millis(400),
-        5,
-    )
+/// The product through this crate's API.
+fn run_ours(p: &Product, a: &Matrix, b: &Matrix, c: &mut Matrix) {
+    let (a, b, c) = (a.view(), b.view(), c.view_mut());
+    match p.kind {
+        Kind::Nn => gemm_nn(a, b, c, Accum::Overwrite),
+        Kind::Tn => gemm_tn(a, b, c, Accum::Overwrite),
+        Kind::Nt => gemm_nt(a, b, c, Accum::Overwrite),
+    }
+}
+
+/// `matrixmultiply::sgemm` on the direct problem `C = op(A)·op(B)` with C's strides (n, 1): the
+/// orientation this crate used first, kept to show why it switched (see `gemm.rs`).
+fn run_direct(p: &Product, a: &Matrix, b: &Matrix, c: &mut Matrix) {
+    let (m, k, n) = (p.m, p.k, p.n);
+    // Strides (row, column) of op(A) as m×k and of op(B) as k×n.
+    let (rsa, csa) = match p.kind {
+        Kind::Tn => (1, m as isize),
+        _ => (k as isize, 1),
+    };
+    let (rsb, csb) = match p.kind {
+        Kind::Nt => (1, k as isize),
+        _ => (n as isize, 1),
+    };
+    // SAFETY: the buffers hold exactly the elements these dimensions and strides address.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_slice().as_ptr(),
+            rsa,
+            csa,
+            b.as_slice().as_ptr(),
+            rsb,
+            csb,
+            0.0,
+            c.as_mut_slice().as_mut_ptr(),
+            n as isize,
+            1,
+        )
+    }
 }
 
 /// nalgebra's `gemm` on zero-copy views. nalgebra is column-major, so a row-major `r×c` buffer is
 /// viewed as its `c×r` transpose and `C = op(A)·op(B)` is computed as `Cᵀ = op(B)ᵀ·op(A)ᵀ`; the
-/// transposes are expressed with strided views, never copies.
-fn bench_nalgebra(p: &Product) -> (f64, f64) {
+/// transposes are strided views, never copies.
+fn run_nalgebra(p: &Product, a: &Matrix, b: &Matrix, c: &mut Matrix) {
     use nalgebra::{Dyn, MatrixView, MatrixViewMut};
+    let (m, k, n) = (p.m, p.k, p.n);
+    let view = |data, rows, cols, rs, cs| {
+        MatrixView::<f32, Dyn, Dyn, Dyn, Dyn>::from_slice_with_strides_generic(
+            data,
+            Dyn(rows),
+            Dyn(cols),
+            Dyn(rs),
+            Dyn(cs),
+        )
+    };
+    let mut ct = MatrixViewMut::<f32, Dyn, Dyn>::from_slice(c.as_mut_slice(), n, m);
+    // op(B)ᵀ is n×k and op(A)ᵀ is k×m, as column-major strided views of the row-major data.
+    let bt = match p.kind {
+        Kind::Nt => view(b.as_slice(), n, k, k, 1),
+        _ => view(b.as_slice(), n, k, 1, n),
+    };
+    let at = match p.kind {
+        Kind::Tn => view(a.as_slice(), k, m, m, 1),
+        _ => view(a.as_slice(), k, m, 1, k),
+    };
+    ct.gemm(1.0, &bt, &at, 0.0);
+}
+
+type Runner = fn(&Product, &Matrix, &Matrix, &mut Matrix);
+
+/// Times each runner on the same operands, interleaving the calls round by round so that load from
+/// other processes hits all of them alike. Returns (best, median) seconds per runner.
+fn time_interleaved(p: &Product, runners: &[Runner], budget: Duration) -> Vec<(f64, f64)> {
     let ((ar, ac), (br, bc)) = operand_shapes(p);
     let a = random(ar, ac, 1);
     let b = random(br, bc, 2);
     let mut c = Matrix::zeros(p.m, p.n);
-    let (m, k, n) = (p.m, p.k, p.n);
-    let kind = p.kind;
-    time(
-        || {
-            let mut ct = MatrixViewMut::<f32, Dyn, Dyn>::from_slice(c.as_mut_slice(), n, m);
-            // op(A)ᵀ is k×m, op(B)ᵀ is n×k, both as column-major strided views of the row-major data.
-            let (bt, at) = match kind {
-                Kind::Nn => (
-                    MatrixView::<f32, Dyn, Dyn, nalgebra::Dyn, nalgebra::Dyn>::from_slice_with_strides_generic(
-                        b.as_slice(), Dyn(n), Dyn(k), Dyn(1), Dyn(n)),
-                    MatrixView::<f32, Dyn, Dyn, nalgebra::Dyn, nalgebra::Dyn>::from_slice_with_strides_generic(
-                        a.as_slice(), Dyn(k), Dyn(m), Dyn(1), Dyn(k)),
-                ),
-                Kind::Tn => (
-                    MatrixView::from_slice_with_strides_generic(
-                        b.as_slice(), Dyn(n), Dyn(k), Dyn(1), Dyn(n)),
-                    MatrixView::from_slice_with_strides_generic(
-                        a.as_slice(), Dyn(k), Dyn(m), Dyn(m), Dyn(1)),
-                ),
-                Kind::Nt => (
-                    MatrixView::from_slice_with_strides_generic(
-                        b.as_slice(), Dyn(n), Dyn(k), Dyn(k), Dyn(1)),
-                    MatrixView::from_slice_with_strides_generic(
-                        a.as_slice(), Dyn(k), Dyn(m), Dyn(1), Dyn(k)),
-                ),
-            };
-            ct.gemm(1.0, &bt, &at, 0.0);
+    let mut times = vec![Vec::new(); runners.len()];
+    for r in runners {
+        r(p, &a, &b, &mut c);
+    }
+    let start = Instant::now();
+    while times[0].len() < 5 || start.elapsed() < budget {
+        for (r, t) in runners.iter().zip(&mut times) {
+            let t0 = Instant::now();
+            r(p, black_box(&a), &b, &mut c);
             black_box(&c);
-        },
-        Duration::from_millis(400),
-        5,
-    )
+            t.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut t| {
+            t.sort_by(f64::total_cmp);
+            (t[0], t[t.len() / 2])
+        })
+        .collect()
 }
 
-fn gemm_table(with_nalgebra: bool) {
+fn gemm_table(compare: bool) {
     println!("GEMM, single-threaded, batch {BATCH}, C overwritten; GFLOP/s = 2·m·k·n / s");
     println!("{:<44} {:>5} {:>10} {:>10}", "product", "H", "best", "median");
+    let mut runners: Vec<(&str, Runner)> = vec![("", run_ours)];
+    if compare {
+        runners.push(("  (matrixmultiply, direct orientation)", run_direct));
+        runners.push(("  (nalgebra gemm on views)", run_nalgebra));
+    }
+    let fns: Vec<Runner> = runners.iter().map(|r| r.1).collect();
+    let budget = Duration::from_millis(if compare { 1200 } else { 500 });
     for h in [1024, 824] {
         for p in products(h) {
             let flop = 2.0 * (p.m * p.k * p.n) as f64;
-            let (best, median) = bench_ours(&p);
-            println!(
-                "{:<44} {:>5} {:>10.1} {:>10.1}",
-                p.name,
-                h,
-                flop / best * 1e-9,
-                flop / median * 1e-9
-            );
-            if with_nalgebra {
-                let (best, median) = bench_nalgebra(&p);
+            for ((label, _), (best, median)) in
+                runners.iter().zip(time_interleaved(&p, &fns, budget))
+            {
+                let name = if label.is_empty() { p.name.as_str() } else { label };
                 println!(
                     "{:<44} {:>5} {:>10.1} {:>10.1}",
-                    "  (nalgebra gemm on views)",
+                    name,
                     h,
                     flop / best * 1e-9,
                     flop / median * 1e-9
@@ -258,10 +300,10 @@ fn elementwise_table() {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // `cargo bench` passes `--bench`; a name filter is not supported, the whole table is cheap.
-    let with_nalgebra = args.iter().any(|a| a == "--nalgebra");
+    let compare = args.iter().any(|a| a == "--compare");
     let only_elementwise = args.iter().any(|a| a == "--elementwise");
     if !only_elementwise {
-        gemm_table(with_nalgebra);
+        gemm_table(compare);
     }
     elementwise_table();
 }

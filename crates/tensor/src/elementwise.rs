@@ -36,10 +36,10 @@ use crate::{MatMut, MatRef};
 pub const ARCTAN_MAX_ULP: f64 = 2.1;
 
 /// π/2 split as `hi + lo` with `hi` the f32 nearest π/2 and `lo` the f32 nearest the remainder.
-const FRAC_PI_2_HI: f32 = 1.570_796_4;
+const FRAC_PI_2_HI: f32 = std::f32::consts::FRAC_PI_2;
 const FRAC_PI_2_LO: f32 = -4.371_139e-8;
 /// π/4 split the same way.
-const FRAC_PI_4_HI: f32 = 0.785_398_2;
+const FRAC_PI_4_HI: f32 = std::f32::consts::FRAC_PI_4;
 const FRAC_PI_4_LO: f32 = -2.185_569_5e-8;
 /// tan(3π/8) = 1 + √2 and tan(π/8) = √2 − 1, the Cephes reduction thresholds.
 const TAN_3PI_8: f32 = 2.414_213_5;

@@ -26,8 +26,6 @@ fn split_constants_sum_to_pi() {
     let quarter = f64::from(FRAC_PI_4_HI) + f64::from(FRAC_PI_4_LO);
     assert!((half - std::f64::consts::FRAC_PI_2).abs() < 4e-15);
     assert!((quarter - std::f64::consts::FRAC_PI_4).abs() < 4e-15);
-    assert_eq!(FRAC_PI_2_HI, std::f32::consts::FRAC_PI_2);
-    assert_eq!(FRAC_PI_4_HI, std::f32::consts::FRAC_PI_4);
 }
 
 #[test]
