@@ -1051,7 +1051,8 @@ impl fmt::Display for StatusReport {
             writeln!(f, "  {cmd}")?;
             writeln!(
                 f,
-                "  (or: handprop slurm status {} --requeue)",
+                "  (or: {} status {} --requeue)",
+                program(),
                 shell_quote(&self.out.to_string_lossy())
             )?;
         }
