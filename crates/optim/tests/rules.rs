@@ -139,9 +139,9 @@ fn mismatched_inputs_are_typed_errors() {
     );
     let err = rule.update(&mut state, [(&mut a[..], &mut ga[..])]).unwrap_err();
     assert!(matches!(err, UpdateError::TensorCount { got: 1, expected: 2, .. }), "{err}");
-    let mut gb3 = vec![1.0; 3];
-    let mut c = vec![0.0; 3];
-    let mut gc = vec![0.0; 3];
+    let mut gb3 = [1.0f32; 3];
+    let mut c = [0.0f32; 3];
+    let mut gc = [0.0f32; 3];
     let err = rule
         .update(
             &mut state,
@@ -149,8 +149,8 @@ fn mismatched_inputs_are_typed_errors() {
         )
         .unwrap_err();
     assert!(matches!(err, UpdateError::TensorCount { got: 3, expected: 2, .. }), "{err}");
-    let mut wrong_len = vec![0.0; 4];
-    let mut g4 = vec![0.0; 4];
+    let mut wrong_len = [0.0f32; 4];
+    let mut g4 = [0.0f32; 4];
     let err = rule.update(&mut state, [(&mut wrong_len[..], &mut g4[..])]).unwrap_err();
     assert!(matches!(err, UpdateError::StateLength { index: 0, params: 4, state: 2, .. }), "{err}");
     let other: Rule<f32> = RuleConfig::Sgd { learning_rate: 0.1 }.build().unwrap();
