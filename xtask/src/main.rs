@@ -3,12 +3,21 @@
 //! xtask holds no experiment logic: each task parses its arguments and calls the library crates.
 
 mod bench;
+mod cargo;
 mod download;
 mod report;
 mod slurm;
 mod trials;
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
+
+/// The workspace root (xtask lives one level below it).
+pub fn project_root() -> PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    dir.parent().unwrap_or(dir).to_path_buf()
+}
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "handprop's tasks", version)]
