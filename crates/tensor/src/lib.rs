@@ -2,13 +2,27 @@
 //!
 //! * [`Matrix`], [`MatRef`], [`MatMut`]: dense **row-major** f32 matrices and borrowed views.
 //!   Row-major because a batch of MNIST images is a contiguous run of 784-pixel rows, so a batch is a
-//!   zero-copy view into the data set.
+//!   zero-copy view into the data set ([`MatRef::rows_range`]), and because the layer equations
+//!   below read naturally with one example per row.
 //! * [`gemm`]: the three products of a dense layer, written in place into a preallocated output,
-//!   with an explicit [`Accum`] choice (overwrite or accumulate):
-//!   `C = A·B` (forward), `C = Aᵀ·B` (weight gradient), `C = A·Bᵀ` (gradient passed down).
-//! * [`elementwise`]: fused slice kernels (arctan and its derivative, row softmax, the study's cost,
-//!   argmax accuracy, Hadamard product, scaled add).
+//!   with an explicit [`Accum`] choice (`C = …` or `C = C + …`):
+//!   - forward `z_k = a_{k−1}·W_k` ([`gemm_nn`], `C = A·B`),
+//!   - weight gradient `G_k = a_{k−1}ᵀ·e_k`, a sum over the batch ([`gemm_tn`], `C = Aᵀ·B`),
+//!   - gradient passed down `g_k = e_k·W_kᵀ` ([`gemm_nt`], `C = A·Bᵀ`).
+//!
+//!   Transposes are strides, never copies; the `try_` forms return a [`ShapeError`].
+//! * [`elementwise`]: fused slice kernels: `a = arctan(z)` (a vectorised polynomial within
+//!   [`elementwise::ARCTAN_MAX_ULP`] ulp), optionally with `d = 1/(1+z²)` in the same pass;
+//!   `e = u/(1+z²)`; the row softmax `p_ij = exp(x_ij − max_j x_ij)/Σ_j exp(x_ij − max_j x_ij)`;
+//!   the study's cost `C = Σ_i Σ_c −[y_ic·ln p_ic + (1−y_ic)·ln(1−p_ic)]`; argmax accuracy;
+//!   `c = a ⊙ b`; `y = y + α·x`.
 //! * [`init`]: seeded N(0, 1) initialisation from ChaCha8 streams derived from `(seed, stream)`.
+//!
+//! Nothing here allocates in steady state (matrixmultiply takes one packing buffer per product
+//! internally) and nothing spawns threads. The element-wise kernels use no `mul_add` and give
+//! bit-identical results on every machine. The products use matrixmultiply's kernel for the CPU
+//! (AVX-512 or AVX2 with FMA, else a non-FMA one), so their last bits can differ between machines
+//! with and without FMA, as any BLAS's do; on one machine they are deterministic. The measured speeds are in `docs/tensor.md` (`cargo bench -p handprop-tensor`).
 //!
 //! The crate knows nothing of MNIST, layers or optimizers.
 

@@ -179,3 +179,37 @@ impl<'a> MatMut<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constructors_reject_wrong_lengths() {
+        let e = Matrix::from_vec(2, 3, vec![0.0; 5]).unwrap_err();
+        assert!(e.to_string().contains("5 values cannot form a 2×3"), "{e}");
+        let data = [0.0f32; 7];
+        assert!(MatRef::new(2, 3, &data).is_err());
+        let mut data = [0.0f32; 7];
+        assert!(MatMut::new(3, 2, &mut data).is_err());
+        assert!(MatMut::new(7, 1, &mut data).is_ok());
+        assert_eq!(Matrix::from_vec(0, 4, vec![]).unwrap().rows(), 0);
+    }
+
+    #[test]
+    fn row_ranges_view_the_right_rows() {
+        let mut m = Matrix::from_vec(4, 2, (0..8).map(|i| i as f32).collect()).unwrap();
+        assert_eq!(m.view().rows_range(1, 2).as_slice(), &[2.0, 3.0, 4.0, 5.0]);
+        let mut v = m.view_mut();
+        v.rows_range_mut(3, 1).as_mut_slice().fill(-1.0);
+        assert_eq!(v.rows_range_mut(3, 1).rows(), 1);
+        assert_eq!(&m.as_slice()[6..], &[-1.0, -1.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "out of 4")]
+    fn row_range_past_the_end_panics() {
+        let m = Matrix::zeros(4, 2);
+        let _ = m.view().rows_range(3, 2);
+    }
+}
