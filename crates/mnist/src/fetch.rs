@@ -250,9 +250,14 @@ fn fetch_file(
     for mirror in mirrors {
         // A fresh temp file per attempt, next to the destination so the rename is atomic; it is
         // deleted when dropped unless persisted.
-        let mut temp = tempfile::Builder::new()
-            .prefix(&format!(".{}.", spec.name))
-            .suffix(".tmp")
+        let prefix = format!(".{}.", spec.name);
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // Temp files are private (0600) by default; the cache entry should be an ordinary
+        // file readable like any other (0666 minus the umask).
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let mut temp = builder
             .tempfile_in(dir)
             .map_err(|source| MnistError::Io { file: dir.into(), source })?;
         match download(agent, mirror, spec, temp.as_file_mut(), progress).and_then(|()| {
@@ -303,15 +308,29 @@ fn download(
     out: &mut std::fs::File,
     progress: bool,
 ) -> Result<(), String> {
-    let (reader, expected_len, source): (Box<dyn Read>, Option<u64>, String) = match mirror {
+    let (reader, expected_len, what): (Box<dyn Read>, Option<u64>, String) = match mirror {
         Mirror::Http(base) => {
-            let url = format!("{base}{}", spec.name);
-            let response = match agent.get(&url).call() {
+            let response = match agent.get(&format!("{base}{}", spec.name)).call() {
                 Ok(response) => response,
                 Err(ureq::Error::Status(code, response)) => {
-                    return Err(format!("HTTP {code} {} for {url}", response.status_text()));
+                    return Err(format!(
+                        "HTTP {code} {} for {}",
+                        response.status_text(),
+                        spec.name
+                    ));
                 }
-                Err(ureq::Error::Transport(err)) => return Err(format!("{url}: {err}")),
+                Err(ureq::Error::Transport(err)) => {
+                    // ureq's own Display repeats the URL, which the report already shows as
+                    // the mirror; give the kind, message and underlying cause instead.
+                    let mut reason = format!("{}: {}", spec.name, err.kind());
+                    if let Some(message) = err.message() {
+                        reason.push_str(&format!(": {message}"));
+                    }
+                    if let Some(cause) = std::error::Error::source(&err) {
+                        reason.push_str(&format!(" ({cause})"));
+                    }
+                    return Err(reason);
+                }
             };
             // With a Content-Encoding the length counts encoded bytes, not what we read.
             let len = if response.header("content-encoding").is_none() {
@@ -319,31 +338,31 @@ fn download(
             } else {
                 None
             };
-            (response.into_reader(), len, url)
+            (response.into_reader(), len, spec.name.clone())
         }
         Mirror::Local(dir) => {
             let path = dir.join(&spec.name);
             let file = std::fs::File::open(&path)
                 .map_err(|err| format!("cannot open {}: {err}", path.display()))?;
             let len = file.metadata().ok().map(|m| m.len());
-            (Box::new(file), len, path.display().to_string())
+            (Box::new(file), len, spec.name.clone())
         }
     };
     let limit = body_limit(spec);
     if let Some(len) = expected_len.filter(|&len| len > limit) {
-        return Err(format!("{source}: {len} bytes is more than the {limit} a copy can need"));
+        return Err(format!("{what}: {len} bytes is more than the {limit} a copy can need"));
     }
     let bar = if progress { progress_bar(&spec.name, expected_len) } else { ProgressBar::hidden() };
     let mut reader = bar.wrap_read(reader.take(limit + 1));
     let copied = std::io::copy(&mut reader, out);
     bar.finish_and_clear();
-    let copied = copied.map_err(|err| format!("{source}: transfer failed: {err}"))?;
-    out.flush().map_err(|err| format!("{source}: writing the temp file failed: {err}"))?;
+    let copied = copied.map_err(|err| format!("{what}: transfer failed: {err}"))?;
+    out.flush().map_err(|err| format!("{what}: writing the temp file failed: {err}"))?;
     if copied > limit {
-        return Err(format!("{source}: body exceeds the {limit} bytes a copy can need"));
+        return Err(format!("{what}: body exceeds the {limit} bytes a copy can need"));
     }
     if let Some(len) = expected_len.filter(|&len| len != copied) {
-        return Err(format!("{source}: short body: got {copied} of {len} bytes"));
+        return Err(format!("{what}: short body: got {copied} of {len} bytes"));
     }
     Ok(())
 }
@@ -355,9 +374,9 @@ fn progress_bar(name: &str, len: Option<u64>) -> ProgressBar {
         None => ProgressBar::new_spinner(),
     };
     let template = if len.is_some() {
-        "{msg:28} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+        "{msg} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec}"
     } else {
-        "{msg:28} {spinner} {bytes} {bytes_per_sec}"
+        "{msg} {spinner} {bytes} {bytes_per_sec}"
     };
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style.progress_chars("=> "));
