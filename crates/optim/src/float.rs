@@ -42,10 +42,11 @@ pub trait Float:
         Self::from_f64_rounded(f64::from(x as f32))
     }
 
-    /// Eigen's `rsqrt` as TF's CPU kernels compute it in `f64`: `1/√x`, two correctly rounded
-    /// operations. (In `f32` TF uses a hardware estimate plus one Newton step, which is not
-    /// reproducible across CPUs; we use the same portable `1/√x` and bound the difference in the
-    /// parity tests.)
+    /// `rsqrt(x) = 1/√x`. For `f64` this is exactly TF's (two correctly rounded operations). For
+    /// `f32` TF uses a hardware estimate plus one Newton step, which differs between CPUs; the
+    /// `f32` impl returns the correctly rounded value instead (computed in `f64`, rounded once),
+    /// which is portable and agrees with TF's estimate more often than `1/sqrtf` does. The
+    /// parity tests bound the resulting difference (docs/optim.md).
     #[inline(always)]
     fn rsqrt(self) -> Self {
         Self::one() / self.sqrt()

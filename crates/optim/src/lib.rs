@@ -19,8 +19,8 @@
 //! `float_roundtrip` feature).
 //!
 //! **f32 rsqrt.** TF's `f32` rsqrt (Adadelta, Adagrad, ProximalAdagrad) is a hardware estimate
-//! plus one Newton step; this crate uses the portable `1/√x`. See `docs/optim.md` for the
-//! measured ulp bound.
+//! plus one Newton step; this crate uses the portable, correctly rounded `1/√x`. See
+//! `docs/optim.md` for the measured bound (≤ 3 ulp of each weight's scale over 20 steps).
 
 mod adadelta;
 mod adagrad;
