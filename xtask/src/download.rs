@@ -4,7 +4,7 @@
 //! mirrors (see `handprop_mnist::mirror_order` and `docs/data.md`). Files already in the cache that
 //! verify are not fetched again.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use handprop_mnist::{Mirror, Origin, DEFAULT_DIR, MIRROR_ENV};
@@ -25,9 +25,10 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     // The default is anchored at the workspace root so the cache is the same wherever the
     // command is run from; an explicit --dir is taken as given (relative to the current dir).
-    let dir = args
-        .dir
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(DEFAULT_DIR));
+    let dir = args.dir.unwrap_or_else(|| {
+        let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
+        xtask.parent().unwrap_or(xtask).join(DEFAULT_DIR)
+    });
     let order = handprop_mnist::mirror_list(&args.mirrors)?;
     println!("cache: {}", dir.display());
     println!("mirrors, in order:");
