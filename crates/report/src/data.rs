@@ -2,8 +2,9 @@
 //!
 //! Only the merged tables are read, never `cells/`, so the report works on any results directory,
 //! including one merged from Slurm shards. Required: `cases.csv`, `trials.csv`, `final.csv`,
-//! `metrics.csv`. Optional: `run.json`, `config.toml` (shown verbatim), `frequency.csv` (cross-checked
-//! against the winners the report recomputes from `final.csv`).
+//! `metrics.csv`. Optional: `run.json`, `config.toml` (shown verbatim), `timing.csv` (per-epoch wall
+//! times, summed per cell when `final.csv` has no `wall_s`), `frequency.csv` (cross-checked against
+//! the winners the report recomputes from `final.csv`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -134,7 +135,8 @@ pub struct FinalRow {
     pub diverged: bool,
     /// Final cost, train accuracy and test accuracy, indexed by [`Metric::index`].
     pub values: [f64; 3],
-    /// Wall time of the cell in seconds.
+    /// Wall time of the cell in seconds: `final.csv`'s `wall_s` if it has that column, else the sum
+    /// of the cell's epochs in `timing.csv`, else NaN.
     pub wall_s: f64,
 }
 
@@ -304,7 +306,9 @@ struct FinalCsv {
     cost: f64,
     train_acc: f64,
     test_acc: f64,
-    wall_s: f64,
+    // The contract lists wall_s here; the runner keeps wall times in timing.csv instead.
+    #[serde(default)]
+    wall_s: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -315,6 +319,14 @@ struct MetricCsv {
     epoch: u32,
     metric: String,
     value: f64,
+}
+
+#[derive(Deserialize)]
+struct TimingCsv {
+    trial: u32,
+    experiment: u32,
+    case: usize,
+    wall_s: f64,
 }
 
 #[derive(Deserialize)]
@@ -394,7 +406,6 @@ impl ResultsData {
                 "cost",
                 "train_acc",
                 "test_acc",
-                "wall_s",
             ],
             "the final values of every cell (written by the runner's merge step)",
         )? {
@@ -429,7 +440,7 @@ impl ResultsData {
                 epochs_run: r.epochs_run,
                 diverged: r.diverged,
                 values: [r.cost, r.train_acc, r.test_acc],
-                wall_s: r.wall_s,
+                wall_s: r.wall_s.unwrap_or(f64::NAN),
             });
         }
         if finals.is_empty() {
@@ -476,6 +487,23 @@ impl ResultsData {
         for s in series.values_mut() {
             for v in s.iter_mut() {
                 v.sort_by_key(|(e, _)| *e);
+            }
+        }
+
+        let path = dir.join("timing.csv");
+        if path.exists() {
+            let mut sums: HashMap<(u32, u32, usize), f64> = HashMap::new();
+            for (_, r) in read_table::<TimingCsv>(
+                &path,
+                &["trial", "experiment", "case", "epoch", "wall_s"],
+                "per-epoch wall times",
+            )? {
+                *sums.entry((r.trial, r.experiment, r.case)).or_default() += r.wall_s;
+            }
+            for f in finals.iter_mut().filter(|f| f.wall_s.is_nan()) {
+                if let Some(s) = sums.get(&(f.trial, f.experiment, f.case)) {
+                    f.wall_s = *s;
+                }
             }
         }
 

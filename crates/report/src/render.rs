@@ -192,14 +192,23 @@ fn overview(data: &ResultsData, trials: &[TrialAnalysis], warnings: &[String]) -
     let epochs_run: u64 = data.finals.iter().map(|r| r.epochs_run as u64).sum();
     facts.push(vec!["epochs run (all cells)".into(), epochs_run.to_string()]);
     facts.push(vec![
-        "wall time".into(),
+        "wall time of the invocation that merged".into(),
         run.wall_seconds.map_or("– (no run.json)".into(), |s| format!("{s:.1} s")),
     ]);
-    facts
-        .push(vec!["CPU time".into(), run.cpu_seconds.map_or("–".into(), |s| format!("{s:.1} s"))]);
+    facts.push(vec![
+        "compute: sum of the cells' epoch wall times (run.json)".into(),
+        run.cpu_seconds.map_or("–".into(), |s| format!("{s:.1} s")),
+    ]);
     facts.push(vec!["threads".into(), run.threads.map_or("–".into(), |t| t.to_string())]);
-    let cell_wall: f64 = data.finals.iter().map(|r| r.wall_s).filter(|v| v.is_finite()).sum();
-    facts.push(vec!["sum of cell wall times".into(), format!("{cell_wall:.1} s")]);
+    let timed: Vec<f64> = data.finals.iter().map(|r| r.wall_s).filter(|v| v.is_finite()).collect();
+    facts.push(vec![
+        "sum of cell wall times (final.csv or timing.csv)".into(),
+        if timed.is_empty() {
+            "– (no wall times in final.csv or timing.csv)".into()
+        } else {
+            format!("{:.1} s over {} cell(s)", timed.iter().sum::<f64>(), timed.len())
+        },
+    ]);
     let diverged: usize = trials.iter().map(|t| t.diverged.len()).sum();
     facts.push(vec!["diverged or missing cells".into(), diverged.to_string()]);
     b.push(Block::Table(vec!["what".into(), "value".into()], facts));

@@ -211,3 +211,32 @@ fn malformed_rows_are_named_by_file_and_line() {
     let msg = generate(dir.path(), &opts()).unwrap_err().to_string();
     assert!(msg.contains("trials.csv, line 1") && msg.contains("hidden"), "{msg}");
 }
+
+#[test]
+fn runner_layout_without_wall_s_uses_timing_csv() {
+    // The runner keeps wall times in timing.csv, not in final.csv: the report takes them from there.
+    let dir = tempfile::tempdir().unwrap();
+    common::write_results(dir.path());
+    let path = dir.path().join("final.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let stripped: String =
+        text.lines().map(|l| format!("{}\n", &l[..l.rfind(',').unwrap()])).collect();
+    assert!(stripped
+        .starts_with("trial,experiment,case,label,epochs_run,diverged,cost,train_acc,test_acc\n"));
+    std::fs::write(&path, stripped).unwrap();
+    // Two cells with two epochs each: 0.25 + 0.5 and 1 + 2 seconds.
+    std::fs::write(
+        dir.path().join("timing.csv"),
+        "trial,experiment,case,epoch,wall_s\n1,0,0,0,0.25\n1,0,0,1,0.5\n1,0,1,0,1\n1,0,1,1,2\n",
+    )
+    .unwrap();
+    let s = generate(
+        dir.path(),
+        &ReportOptions { png: false, experiment_charts: false, max_points: 300 },
+    )
+    .unwrap();
+    let md = std::fs::read_to_string(&s.report_md).unwrap();
+    assert!(md.contains("| 3.8 s over 2 cell(s) |"), "{md}");
+    // The statistics do not depend on wall times.
+    assert_eq!(s.trials[0].metrics[0].best, 0);
+}
