@@ -37,13 +37,17 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, ConfigError};
+use handprop_mnist::Split;
 
 /// Core-seconds for one epoch of one cell at H = 1024 (4 hidden layers) on one core, training on
-/// the 55,000 TF1 training images and evaluating on train and test.
+/// the 55,000 TF1 training images and evaluating on train and test (≈1.8 TFLOP, spec §10).
 ///
-/// PLACEHOLDER until the runner's benchmark gives the measured figure: 1.8 TFLOP per epoch
-/// (spec §10) at an assumed 40 GFLOP/s per core. Override it with `--seconds-per-epoch`.
-pub const SECONDS_PER_EPOCH_AT_H1024: f64 = 45.0;
+/// PROVISIONAL, to be replaced by the runner benchmark's figure: measured once with `handprop run
+/// --threads 1` on 2 epochs of one Adam cell, full TF1 split, on this project's 2-core AMD EPYC
+/// (AVX-512) while other builds ran: 18.2 s of user CPU for both epochs (≈9.1 s per epoch, about
+/// 200 GFLOP/s), 16.7–18.2 s wall per epoch at a load average of 6. Rounded up to 10 s. Override it
+/// with `--seconds-per-epoch` after measuring on the cluster's own cores.
+pub const SECONDS_PER_EPOCH_AT_H1024: f64 = 10.0;
 
 /// Below this estimated wall time per shard, Slurm's per-task overhead (scheduling, launching,
 /// loading MNIST; seconds to a minute, plus queue wait) is a large part of the shard's time and
@@ -201,6 +205,10 @@ pub struct Plan {
     pub trials: Vec<TrialPlan>,
     /// Cases per experiment.
     pub cases: usize,
+    /// Training images per epoch (55,000 for the TF1 split).
+    pub train_images: usize,
+    /// Test images evaluated per epoch (10,000).
+    pub test_images: usize,
 }
 
 /// One trial of a [`Plan`].
@@ -271,11 +279,24 @@ impl Plan {
         784.0 * h + (self.hidden_layers.saturating_sub(1)) as f64 * h * h + 10.0 * h
     }
 
-    /// Core-seconds of one epoch of a cell of width `hidden`, from the figure at H = 1024 with
-    /// the study's 4 hidden layers, scaled by the weight count.
+    /// Passes over the weights per epoch, in image units: `6·n_train` for training (forward
+    /// 2·w, backward 4·w FLOP per image) plus `2·(n_train + n_test)` for evaluating both splits.
+    pub fn image_passes(&self) -> f64 {
+        8.0 * self.train_images as f64 + 2.0 * self.test_images as f64
+    }
+
+    /// FLOP of one epoch of a cell of width `hidden`: `image_passes · w(H)` (the update's few
+    /// operations per weight and batch are negligible). At H = 1024 on the TF1 split, 1.8 TFLOP.
+    pub fn flop_per_epoch(&self, hidden: usize) -> f64 {
+        self.image_passes() * self.weights(hidden)
+    }
+
+    /// Core-seconds of one epoch of a cell of width `hidden`, from the figure for the study's
+    /// epoch at H = 1024 (4 hidden layers, TF1 split), scaled by the FLOP.
     pub fn seconds_per_epoch(&self, hidden: usize, at_1024: f64) -> f64 {
-        let reference = 784.0 * 1024.0 + 3.0 * 1024.0 * 1024.0 + 10.0 * 1024.0;
-        at_1024 * self.weights(hidden) / reference
+        let reference = (8.0 * 55_000.0 + 2.0 * 10_000.0)
+            * (784.0 * 1024.0 + 3.0 * 1024.0 * 1024.0 + 10.0 * 1024.0);
+        at_1024 * self.flop_per_epoch(hidden) / reference
     }
 }
 
@@ -368,7 +389,9 @@ pub fn format_slurm_time(seconds: f64) -> String {
 }
 
 fn human_seconds(seconds: f64) -> String {
-    if seconds < 120.0 {
+    if seconds < 10.0 {
+        format!("{seconds:.1} s")
+    } else if seconds < 120.0 {
         format!("{seconds:.0} s")
     } else if seconds < 7200.0 {
         format!("{:.1} min", seconds / 60.0)
@@ -408,6 +431,12 @@ impl From<&Config> for Plan {
                 .map(|t| TrialPlan { hidden: t.hidden, experiments: t.experiments })
                 .collect(),
             cases: config.cases.len(),
+            train_images: config.data.train_subset.unwrap_or(match config.data.split {
+                // All 60,000 training images; otherwise TF1's 55,000.
+                Split::Full => 60_000,
+                _ => 55_000,
+            }),
+            test_images: config.data.test_subset.unwrap_or(10_000),
         }
     }
 }
@@ -523,8 +552,9 @@ impl ScriptSpec {
         let _ = writeln!(s, "#          sha256 {}; every task checks it)", self.config_sha256);
         let _ = writeln!(
             s,
-            "# cells:   {} = {} trial(s) x experiments x {} case(s), {} epochs each",
+            "# cells:   {} = {} experiments in {} trial(s) x {} case(s), {} epochs each",
             est.cells,
+            self.plan.trials.iter().map(|t| t.experiments).sum::<usize>(),
             self.plan.trials.len(),
             self.plan.cases,
             self.plan.epochs
@@ -1285,6 +1315,8 @@ mod tests {
                 TrialPlan { hidden: 824, experiments: 1 },
             ],
             cases: 3,
+            train_images: 55_000,
+            test_images: 10_000,
         }
     }
 
@@ -1379,7 +1411,7 @@ experiments = 1
     }
 
     #[test]
-    fn cost_scales_with_the_weight_count() {
+    fn cost_scales_with_weights_and_images() {
         let p = plan();
         assert_eq!(p.seconds_per_epoch(1024, 45.0), 45.0);
         let ratio = p.seconds_per_epoch(824, 1.0);
@@ -1387,6 +1419,13 @@ experiments = 1
             (ratio - 0.68).abs() < 0.005,
             "spec §10 says H = 824 costs about 0.68x, got {ratio}"
         );
+        // Spec §10: ≈1.3 TFLOP of training plus ≈0.5 TFLOP of evaluation per epoch at H = 1024.
+        let tflop = p.flop_per_epoch(1024) / 1e12;
+        assert!((tflop - 1.82).abs() < 0.01, "{tflop}");
+        // A subset costs in proportion to its image passes.
+        let small = Plan { train_images: 5_000, test_images: 1_000, ..plan() };
+        let expected = (8.0 * 5_000.0 + 2.0 * 1_000.0) / (8.0 * 55_000.0 + 2.0 * 10_000.0);
+        assert!((small.seconds_per_epoch(1024, 1.0) - expected).abs() < 1e-12);
     }
 
     #[test]
@@ -1451,6 +1490,8 @@ experiments = 1
                     TrialPlan { hidden: 8, experiments: 1 }
                 ],
                 cases: 2,
+                train_images: 1000,
+                test_images: 10_000,
             }
         );
         let table: toml::Table = r.toml.parse().unwrap();
@@ -1512,7 +1553,7 @@ experiments = 1
             "#SBATCH --account=proj".into(),
             format!("CONFIG_SHA256={sha}"),
             "SHARDS=2".into(),
-            "# cells:   6 = 2 trial(s) x experiments x 2 case(s), 2 epochs each".into(),
+            "# cells:   6 = 3 experiments in 2 trial(s) x 2 case(s), 2 epochs each".into(),
             "# shards:  2 (array 0-1), 3 cells per shard".into(),
         ] {
             assert!(script.lines().any(|l| l == line), "missing {line:?} in\n{script}");
