@@ -49,8 +49,9 @@ pub struct Line {
 /// What is plotted.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plot {
-    /// One bar per case: (case, height, colour).
-    Bars(Vec<(usize, f64, Rgb)>),
+    /// One bar per case: (case, height, colour), and the top of the y axis (the number of
+    /// experiments, so the three charts of a trial share one scale).
+    Bars(Vec<(usize, f64, Rgb)>, f64),
     /// Lines over x.
     Lines(Vec<Line>),
 }
@@ -107,7 +108,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Draw
     let (w, _) = body.dim_in_pixel();
     let (plot_area, legend_area) = body.split_horizontally(w.saturating_sub(LEGEND_W));
     match &chart.plot {
-        Plot::Bars(bars) => draw_bars(&plot_area, chart, bars)?,
+        Plot::Bars(bars, top) => draw_bars(&plot_area, chart, bars, *top)?,
         Plot::Lines(lines) => draw_lines(&plot_area, chart, lines)?,
     }
     draw_legend(&legend_area, &chart.legend)?;
@@ -118,11 +119,11 @@ fn draw_bars<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     chart: &Chart,
     bars: &[(usize, f64, Rgb)],
+    top: f64,
 ) -> DrawResult<()> {
     let n = bars.iter().map(|b| b.0).max().unwrap_or(0) as u32;
-    let top = bars.iter().map(|b| b.1).fold(1.0f64, f64::max);
-    // Whole numbers of wins: the axis ends one above the tallest bar so the top label is readable.
-    let y_max = top.ceil() + 1.0;
+    // Whole numbers of wins, up to the number of experiments (or the tallest bar, if higher).
+    let y_max = bars.iter().map(|b| b.1).fold(top, f64::max).ceil().max(1.0);
     let mut ch = ChartBuilder::on(area)
         .margin(12)
         .x_label_area_size(56)
@@ -131,6 +132,8 @@ fn draw_bars<DB: DrawingBackend>(
         .map_err(err)?;
     ch.configure_mesh()
         .disable_x_mesh()
+        // Whole-number counts need no minor grid lines (plotters panics on max_light_lines(0)).
+        .light_line_style(if y_max <= 12.0 { TRANSPARENT } else { RGBColor(235, 235, 235).into() })
         .x_desc(chart.x_desc.as_str())
         .y_desc(chart.y_desc.as_str())
         .x_labels(n as usize + 2)

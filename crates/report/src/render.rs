@@ -370,6 +370,7 @@ fn trial_section(ctx: &mut Ctx, t: &TrialAnalysis) -> Result<Vec<Block>, ReportE
                     .enumerate()
                     .map(|(i, &c)| (c, t.wins[m.index()][i] as f64, ctx.colour(c)))
                     .collect(),
+                n as f64,
             ),
             legend: legend.clone(),
         };
