@@ -42,11 +42,11 @@ use handprop_mnist::Split;
 /// Core-seconds for one epoch of one cell at H = 1024 (4 hidden layers) on one core, training on
 /// the 55,000 TF1 training images and evaluating on train and test (≈1.8 TFLOP, spec §10).
 ///
-/// PROVISIONAL, to be replaced by the runner benchmark's figure: measured once with `handprop run
-/// --threads 1` on 2 epochs of one Adam cell, full TF1 split, on this project's 2-core AMD EPYC
-/// (AVX-512) while other builds ran: 18.2 s of user CPU for both epochs (≈9.1 s per epoch, about
-/// 200 GFLOP/s), 16.7–18.2 s wall per epoch at a load average of 6. Rounded up to 10 s. Override it
-/// with `--seconds-per-epoch` after measuring on the cluster's own cores.
+/// PROVISIONAL, to be replaced by the runner benchmark's figure: measured with `handprop run
+/// --threads 1` on one Adam cell, full TF1 split, on this project's 2-core AMD EPYC
+/// (AVX-512): 8.5 s wall for one epoch on a quiet moment (about 210 GFLOP/s); 18.2 s of user CPU
+/// for two epochs while other builds ran. Rounded up to 10 s. Override it with
+/// `--seconds-per-epoch` after measuring on the cluster's own cores.
 pub const SECONDS_PER_EPOCH_AT_H1024: f64 = 10.0;
 
 /// Below this estimated wall time per shard, Slurm's per-task overhead (scheduling, launching,
@@ -168,7 +168,7 @@ pub struct SlurmArgs {
     /// CPUs per task; the runner uses as many threads (one cell per thread).
     #[arg(long, default_value_t = 1)]
     pub cpus_per_task: u32,
-    /// Memory per task, Slurm syntax (about 0.3 GB for MNIST plus 0.1 GB per thread at H = 1024).
+    /// Memory per task, Slurm syntax (measured at H = 1024: about 0.24 GB + 0.14 GB per thread).
     #[arg(long, default_value = "1G")]
     pub mem: String,
     /// Measured core-seconds per epoch of one cell at H = 1024, for the estimates.
