@@ -129,8 +129,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 }
                 None if no_merge => {}
                 None => eprintln!(
-                    "other shards' cells are still missing; the last shard to finish merges (or run `handprop merge --config {}`)",
-                    common.config.display()
+                    "other shards' cells are still missing; the last shard to finish merges (or run `handprop merge --config {} --out {}`)",
+                    common.config.display(),
+                    out.display()
                 ),
             }
             Ok(())
