@@ -221,7 +221,9 @@ fn draw_lines<DB: DrawingBackend>(
     ch.configure_mesh()
         .x_desc(chart.x_desc.as_str())
         .y_desc(chart.y_desc.as_str())
-        // Epochs are whole numbers; plotters would print "10.0".
+        // Epochs are whole numbers: with few epochs, ask for no more labels than there are
+        // epochs, or plotters places fractional ticks that round to repeated labels ("0 0 0 1").
+        .x_labels((x_max as usize + 1).clamp(2, 10))
         .x_label_formatter(&|v| format!("{v:.0}"))
         .label_style((FONT, 16))
         .axis_desc_style((FONT, 18))
