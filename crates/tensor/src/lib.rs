@@ -18,11 +18,14 @@
 //!   `c = a ⊙ b`; `y = y + α·x`.
 //! * [`init`]: seeded N(0, 1) initialisation from ChaCha8 streams derived from `(seed, stream)`.
 //!
-//! Nothing here allocates in steady state (matrixmultiply takes one packing buffer per product
-//! internally) and nothing spawns threads. The element-wise kernels use no `mul_add` and give
-//! bit-identical results on every machine. The products use matrixmultiply's kernel for the CPU
-//! (AVX-512 or AVX2 with FMA, else a non-FMA one), so their last bits can differ between machines
-//! with and without FMA, as any BLAS's do; on one machine they are deterministic. The measured speeds are in `docs/tensor.md` (`cargo bench -p handprop-tensor`).
+//! Nothing here allocates in steady state and nothing spawns threads: the products use faer's
+//! x86-64 kernel (`private_gemm_x86`, AVX-512 or AVX2 with FMA), which packs into a per-thread
+//! buffer set up by the first product on a thread, and only on other CPUs fall back to
+//! matrixmultiply, which allocates a packing buffer per call. The element-wise kernels use no
+//! `mul_add` and give bit-identical results on every machine. The products' last bits can differ
+//! between machines whose kernels differ (AVX-512, AVX2, the fallback), as any BLAS's do; on one
+//! machine they are bit-reproducible. The measured speeds are in `docs/tensor.md`
+//! (`cargo bench -p handprop-tensor`).
 //!
 //! The crate knows nothing of MNIST, layers or optimizers.
 

@@ -50,7 +50,20 @@ fn run(kind: Kind, a: &Matrix, b: &Matrix, c: &mut Matrix, acc: Accum) {
     }
 }
 
+/// Runs `f` once with each kernel this CPU has forced on the current thread.
+fn for_each_kernel(mut f: impl FnMut(Kernel)) {
+    for kernel in Kernel::available() {
+        FORCED_KERNEL.with(|k| k.set(Some(kernel)));
+        f(kernel);
+    }
+    FORCED_KERNEL.with(|k| k.set(None));
+}
+
 fn check_kind(kind: Kind) {
+    for_each_kernel(|kernel| check_kind_with(kind, kernel));
+}
+
+fn check_kind_with(kind: Kind, kernel: Kernel) {
     let mut stream = 0;
     for &m in &SIZES {
         for &k in &SIZES {
@@ -74,7 +87,7 @@ fn check_kind(kind: Kind) {
                 for (i, (&got, &want)) in c.as_slice().iter().zip(&expect).enumerate() {
                     assert!(
                         (f64::from(got) - want).abs() <= tol(i),
-                        "{kind:?} overwrite m={m} k={k} n={n} at {i}: {got} vs {want}"
+                        "{kernel:?} {kind:?} overwrite m={m} k={k} n={n} at {i}: {got} vs {want}"
                     );
                 }
 
@@ -88,7 +101,7 @@ fn check_kind(kind: Kind) {
                     let want = want + f64::from(before);
                     assert!(
                         (f64::from(got) - want).abs() <= tol(i) + 1e-7 * want.abs(),
-                        "{kind:?} accumulate m={m} k={k} n={n} at {i}: {got} vs {want}"
+                        "{kernel:?} {kind:?} accumulate m={m} k={k} n={n} at {i}: {got} vs {want}"
                     );
                 }
             }
@@ -109,6 +122,44 @@ fn gemm_tn_matches_naive() {
 #[test]
 fn gemm_nt_matches_naive() {
     check_kind(Kind::Nt);
+}
+
+#[test]
+fn the_detected_kernel_is_the_fastest_available() {
+    assert_eq!(Kernel::detect(), Kernel::available()[0]);
+}
+
+/// Identical inputs give bit-identical products on every call, for every kernel (the kernels are
+/// single-threaded and keep a fixed summation order; packing memory reused from an earlier, larger
+/// product must not matter either).
+#[test]
+fn products_are_bit_reproducible() {
+    for_each_kernel(|kernel| {
+        for (kind, m, k, n) in
+            [(Kind::Nn, 70, 300, 33), (Kind::Tn, 65, 513, 17), (Kind::Nt, 130, 9, 100)]
+        {
+            let (a, b) = match kind {
+                Kind::Nn => (random(m, k, 200), random(k, n, 201)),
+                Kind::Tn => (random(k, m, 200), random(k, n, 201)),
+                Kind::Nt => (random(m, k, 200), random(n, k, 201)),
+            };
+            let mut first = Matrix::zeros(m, n);
+            run(kind, &a, &b, &mut first, Accum::Overwrite);
+            // A larger product in between, so the second call runs on packing memory that held
+            // other data.
+            let big = random(300, 300, 202);
+            let mut big_c = Matrix::zeros(300, 300);
+            run(Kind::Nn, &big, &big, &mut big_c, Accum::Overwrite);
+            let mut second = Matrix::from_vec(m, n, vec![f32::NAN; m * n]).unwrap();
+            run(kind, &a, &b, &mut second, Accum::Overwrite);
+            let same = first
+                .as_slice()
+                .iter()
+                .zip(second.as_slice())
+                .all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{kernel:?} {kind:?} {m}×{k}×{n}: two calls differ");
+        }
+    });
 }
 
 #[test]
