@@ -15,9 +15,8 @@
 //!   layer), as data.
 //!
 //! Allocation: every buffer is sized at construction; a training step and an evaluation allocate
-//! nothing in this crate. The matrix products come from `handprop-tensor`, whose
-//! `matrixmultiply` backend allocates one packing buffer per product call; the allocation test
-//! (`tests/no_alloc.rs`) pins a step's allocations to exactly those of its products.
+//! nothing, matrix products included (`handprop-tensor`'s x86-64 GEMM kernel packs into a
+//! per-thread buffer); `tests/no_alloc.rs` asserts zero allocations per step.
 //!
 //! The crate knows nothing of optimizers or experiments. See `docs/layers.md` for the math and
 //! the benchmark.

@@ -31,8 +31,7 @@ use crate::{Activation, Dense, GradSeed, LayerError, Routing};
 /// add gradients from layers further up.
 ///
 /// All buffers are sized at construction for `batch` rows; a training batch may have **1 to
-/// `batch` rows** (it uses the first rows of each buffer). Nothing is allocated per step by this
-/// crate (the matrix products may allocate their packing buffers; see the crate docs).
+/// `batch` rows** (it uses the first rows of each buffer). Nothing is allocated per step.
 #[derive(Debug, Clone)]
 pub struct Mlp {
     widths: Vec<usize>,
