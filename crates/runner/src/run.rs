@@ -398,6 +398,11 @@ pub fn load_data(
         train.len,
         config.training.batch
     );
+    // Truncation keeps the capacity of the whole split; give it back, since every worker thread
+    // shares this data for the whole run.
+    for v in [&mut train.images, &mut train.one_hot, &mut test.images, &mut test.one_hot] {
+        v.shrink_to_fit();
+    }
     Ok(Data {
         train_images: train.images,
         train_one_hot: train.one_hot,

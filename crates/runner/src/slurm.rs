@@ -42,12 +42,12 @@ use handprop_mnist::Split;
 /// Core-seconds for one epoch of one cell at H = 1024 (4 hidden layers) on one core, training on
 /// the 55,000 TF1 training images and evaluating on train and test (≈1.8 TFLOP, spec §10).
 ///
-/// PROVISIONAL, to be replaced by the runner benchmark's figure: measured with `handprop run
-/// --threads 1` on one Adam cell, full TF1 split, on this project's 2-core AMD EPYC
-/// (AVX-512): 8.5 s wall for one epoch on a quiet moment (about 210 GFLOP/s); 18.2 s of user CPU
-/// for two epochs while other builds ran. Rounded up to 10 s. Override it with
-/// `--seconds-per-epoch` after measuring on the cluster's own cores.
-pub const SECONDS_PER_EPOCH_AT_H1024: f64 = 10.0;
+/// Measured with `handprop run --config configs/calibrate.toml --threads 1` (one Adam cell, full
+/// TF1 split) on this project's 2-core AMD EPYC with AVX-512, on a quiet machine: 8.09 s and
+/// 7.84 s for two epochs at H = 1024 (≈ 230 GFLOP/s), 5.31 s and 5.30 s at H = 824 (the FLOP
+/// scaling predicts 5.4 s). Rounded to 8 s. Override it with `--seconds-per-epoch` after
+/// measuring on the cluster's own cores with the same config.
+pub const SECONDS_PER_EPOCH_AT_H1024: f64 = 8.0;
 
 /// Below this estimated wall time per shard, Slurm's per-task overhead (scheduling, launching,
 /// loading MNIST; seconds to a minute, plus queue wait) is a large part of the shard's time and
