@@ -51,6 +51,9 @@ fn the_shipped_configs_load() {
         assert_eq!(c.name, name);
         assert_eq!(c.cases.len(), 17, "{name}");
     }
+    let calibrate = Config::load(&configs_dir().join("calibrate.toml")).unwrap();
+    assert_eq!(calibrate.cases.len(), 1);
+    assert_eq!(calibrate.cases[0].label, "Adam");
     let paper = Config::load(&configs_dir().join("paper.toml")).unwrap();
     assert_eq!(paper.trials.len(), 4);
     assert_eq!(paper.training.epochs, 801);
