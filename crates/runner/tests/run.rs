@@ -218,3 +218,61 @@ fn merge_names_missing_cells() {
     let err = handprop_runner::merge_only(&config, &out).unwrap_err().to_string();
     assert!(err.contains("of 68 cells have no result") && err.contains("t1-e00-c00"), "{err}");
 }
+
+#[test]
+fn a_diverging_cell_is_recorded_stops_and_never_wins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("diverge.toml");
+    // Case 1's step of 1e38·G overflows the weights to ±∞ in the first step, so the cost of the
+    // next batch is NaN; case 0 trains normally.
+    std::fs::write(
+        &path,
+        r#"
+[data]
+split = "tf1"
+[training]
+batch = 50
+epochs = 4
+seed = 5
+[[trials]]
+learning_rate = 0.001
+hidden = 12
+experiments = 2
+[[cases]]
+label = "sane"
+colour = "teal"
+gradient = "exact"
+routing = { kind = "standard" }
+update = { rule = "gradient_descent" }
+[[cases]]
+label = "exploding"
+colour = "coral"
+gradient = "exact"
+routing = { kind = "standard" }
+update = { rule = "gradient_descent", learning_rate = 1e38 }
+"#,
+    )
+    .unwrap();
+    let config = Config::load(&path).unwrap();
+    let data = synthetic_data(100, 40);
+    let out = tmp.path().join("out");
+    let s = run(&config, &data, &opts(&out, 2, Shard::ALL)).unwrap();
+    assert_eq!(s.computed, 4);
+    assert_eq!(s.diverged, 2);
+
+    let final_csv = read(&out.join("final.csv"));
+    for line in final_csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (case, epochs_run, diverged) = (f[2], f[4], f[5]);
+        if case == "1" {
+            assert_eq!(diverged, "1", "{line}");
+            assert!(epochs_run.parse::<usize>().unwrap() < 4, "a diverged cell stops: {line}");
+        } else {
+            assert_eq!((epochs_run, diverged), ("4", "0"), "{line}");
+        }
+    }
+    // Every criterion of every experiment goes to the sane case, even "lowest cost".
+    let winners = read(&out.join("winners.csv"));
+    assert_eq!(winners.lines().count(), 1 + 2 * 3);
+    assert!(winners.lines().skip(1).all(|l| l.split(',').nth(3) == Some("0")), "{winners}");
+}
