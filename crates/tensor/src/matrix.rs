@@ -213,3 +213,52 @@ mod tests {
         let _ = m.view().rows_range(3, 2);
     }
 }
+
+/// Zero-copy interop with nalgebra, for users who want its algorithms on handprop's buffers.
+///
+/// nalgebra stores matrices column-major, so a row-major `rows × cols` buffer *is* the
+/// column-major `cols × rows` matrix Aᵀ, with nalgebra's standard contiguous storage. (A strided
+/// `rows × cols` view is possible too, but nalgebra 0.33's products read a left operand whose
+/// row stride is not 1 out of bounds, so it is not offered.)
+impl<'a> MatRef<'a> {
+    /// Aᵀ as a nalgebra view, without copying: element `(j, i)` of the view is element `(i, j)`
+    /// of this matrix. Products transpose as usual: `(A·B)ᵀ = Bᵀ·Aᵀ`.
+    pub fn as_nalgebra_transposed(&self) -> nalgebra::DMatrixView<'a, f32> {
+        nalgebra::DMatrixView::from_slice(self.data, self.cols, self.rows)
+    }
+}
+
+impl Matrix {
+    /// A row-major copy of a nalgebra matrix (nalgebra is column-major, so this reorders the
+    /// storage once; [`MatRef::as_nalgebra_transposed`] is the zero-copy direction).
+    pub fn from_nalgebra(m: &nalgebra::DMatrix<f32>) -> Self {
+        let (rows, cols) = m.shape();
+        let mut data = Vec::with_capacity(rows * cols);
+        for i in 0..rows {
+            data.extend(m.row(i).iter().copied());
+        }
+        Matrix { rows, cols, data }
+    }
+}
+
+#[cfg(test)]
+mod nalgebra_tests {
+    use super::*;
+
+    #[test]
+    fn nalgebra_views_alias_row_major_data_and_round_trip() {
+        let a = Matrix::from_vec(2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        let b = Matrix::from_vec(3, 2, vec![1.0, 0.5, -1.0, 2.0, 0.0, 3.0]).unwrap();
+        let (at, bt) = (a.view().as_nalgebra_transposed(), b.view().as_nalgebra_transposed());
+        assert_eq!(at.shape(), (3, 2));
+        assert_eq!(at[(2, 0)], 3.0);
+        assert_eq!(at[(0, 1)], 4.0);
+        // nalgebra's product on the views, (A·B)ᵀ = Bᵀ·Aᵀ, agrees with the crate's own GEMM.
+        let mut c = Matrix::zeros(2, 2);
+        crate::gemm_nn(a.view(), b.view(), c.view_mut(), crate::Accum::Overwrite);
+        let ct = bt * at;
+        assert_eq!(Matrix::from_nalgebra(&ct.transpose()), c);
+        assert_eq!(Matrix::from_nalgebra(&at.transpose()), a);
+        assert_eq!(Matrix::zeros(0, 4).view().as_nalgebra_transposed().shape(), (4, 0));
+    }
+}
