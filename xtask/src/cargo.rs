@@ -11,6 +11,8 @@ use crate::project_root;
 pub fn build_runner() -> anyhow::Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let root = project_root();
+    // The first release build takes minutes; say so instead of sitting silent.
+    eprintln!("building the handprop runner (release)…");
     let status = Command::new(cargo)
         .current_dir(&root)
         .args(["build", "--release", "--quiet", "-p", "handprop-runner", "--bin", "handprop"])
