@@ -16,22 +16,22 @@ pub enum MnistError {
         file: PathBuf,
     },
     /// Reading or writing a file failed.
-    #[error("{file}: {source}")]
+    #[error("{file}: {error}")]
     Io {
         /// The file being read or written.
         file: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (in the message, so not also exposed as `source()`:
+        /// reporters that print the chain would repeat it)
+        error: std::io::Error,
     },
     /// The file starts with the gzip magic (0x1f 0x8b) but does not decompress.
-    #[error("{file}: bad gzip stream: {source}")]
+    #[error("{file}: bad gzip stream: {error}")]
     Gzip {
         /// The file being decompressed.
         file: PathBuf,
-        /// The decoder's error.
-        #[source]
-        source: std::io::Error,
+        /// The decoder's error (in the message, so not also exposed as `source()`:
+        /// reporters that print the chain would repeat it)
+        error: std::io::Error,
     },
     /// The IDX magic number is not the one expected for this kind of file.
     #[error(

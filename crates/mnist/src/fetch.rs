@@ -213,7 +213,8 @@ pub fn fetch(
     files: &FileSet,
     progress: bool,
 ) -> Result<FetchReport, MnistError> {
-    std::fs::create_dir_all(dir).map_err(|source| MnistError::Io { file: dir.into(), source })?;
+    std::fs::create_dir_all(dir)
+        .map_err(|source| MnistError::Io { file: dir.into(), error: source })?;
     let agent = ureq::AgentBuilder::new()
         .timeout_connect(Duration::from_secs(20))
         .timeout_read(Duration::from_secs(60))
@@ -259,13 +260,13 @@ fn fetch_file(
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
         let mut temp = builder
             .tempfile_in(dir)
-            .map_err(|source| MnistError::Io { file: dir.into(), source })?;
+            .map_err(|source| MnistError::Io { file: dir.into(), error: source })?;
         match download(agent, mirror, spec, temp.as_file_mut(), progress).and_then(|()| {
             spec.verify_file(temp.path()).map_err(|e| verify_reason(e, mirror, spec))
         }) {
             Ok(()) => {
                 temp.persist(&path)
-                    .map_err(|err| MnistError::Io { file: path.clone(), source: err.error })?;
+                    .map_err(|err| MnistError::Io { file: path.clone(), error: err.error })?;
                 outcome.origin = Origin::Fetched { mirror: mirror.to_string() };
                 return Ok(outcome);
             }
@@ -289,7 +290,9 @@ fn verify_reason(err: MnistError, mirror: &Mirror, spec: &FileSpec) -> String {
             "{} failed verification: {found} decompressed bytes, expected {expected}",
             spec.name
         ),
-        MnistError::Gzip { source, .. } => format!("{} is not valid gzip: {source}", spec.name),
+        MnistError::Gzip { error: source, .. } => {
+            format!("{} is not valid gzip: {source}", spec.name)
+        }
         other => format!("{} from {mirror} could not be checked: {other}", spec.name),
     }
 }

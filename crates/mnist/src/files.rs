@@ -66,7 +66,9 @@ impl FileSpec {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(source) => return Err(MnistError::Gzip { file: file.to_path_buf(), source }),
+                Err(source) => {
+                    return Err(MnistError::Gzip { file: file.to_path_buf(), error: source })
+                }
             };
             hasher.update(&buf[..n]);
             total += n as u64;

@@ -69,7 +69,7 @@ pub fn decompress<'a>(
     MultiGzDecoder::new(bytes)
         .take(limit.saturating_add(1))
         .read_to_end(&mut out)
-        .map_err(|source| MnistError::Gzip { file: file.to_path_buf(), source })?;
+        .map_err(|source| MnistError::Gzip { file: file.to_path_buf(), error: source })?;
     Ok(std::borrow::Cow::Owned(out))
 }
 
@@ -94,7 +94,7 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, MnistError> {
         if source.kind() == std::io::ErrorKind::NotFound {
             MnistError::NotFound { file: path.to_path_buf() }
         } else {
-            MnistError::Io { file: path.to_path_buf(), source }
+            MnistError::Io { file: path.to_path_buf(), error: source }
         }
     })
 }

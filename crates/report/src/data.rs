@@ -510,7 +510,10 @@ impl ResultsData {
         let path = dir.join("run.json");
         let run = if path.exists() {
             let text = std::fs::read_to_string(&path).map_err(|e| ReportError::io(&path, e))?;
-            Some(serde_json::from_str(&text).map_err(|source| ReportError::Json { path, source })?)
+            Some(
+                serde_json::from_str(&text)
+                    .map_err(|source| ReportError::Json { path, error: source })?,
+            )
         } else {
             None
         };

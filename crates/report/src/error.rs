@@ -14,13 +14,13 @@ pub enum ReportError {
         what: String,
     },
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (in the message, so not also exposed as `source()`:
+        /// reporters that print the chain would repeat it)
+        error: std::io::Error,
     },
     /// A CSV file could not be parsed (bad header, wrong number of fields, a value of the wrong type).
     #[error("{path}, line {line}: {message}")]
@@ -33,13 +33,13 @@ pub enum ReportError {
         message: String,
     },
     /// A JSON file could not be parsed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Json {
         /// The file.
         path: PathBuf,
-        /// The underlying error (it carries line and column).
-        #[source]
-        source: serde_json::Error,
+        /// The underlying error (it carries line and column; in the message, so not also exposed as `source()`:
+        /// reporters that print the chain would repeat it)
+        error: serde_json::Error,
     },
     /// A row parsed but its content is inconsistent (unknown case or trial, duplicate cell, bad colour).
     #[error("{path}, line {line}: field `{field}` = {value:?}: {reason}")]
@@ -76,6 +76,6 @@ pub enum ReportError {
 impl ReportError {
     /// Wraps an I/O error with the file it concerns.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        ReportError::Io { path: path.into(), source }
+        ReportError::Io { path: path.into(), error: source }
     }
 }

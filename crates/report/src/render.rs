@@ -614,10 +614,10 @@ fn summary_table(data: &ResultsData, trials: &[TrialAnalysis]) -> Result<String,
     }
     let bytes = w.into_inner().map_err(|err| ReportError::Io {
         path: path.clone(),
-        source: std::io::Error::other(err.to_string()),
+        error: std::io::Error::other(err.to_string()),
     })?;
     String::from_utf8(bytes).map_err(|err| ReportError::Io {
         path: path.clone(),
-        source: std::io::Error::other(err.to_string()),
+        error: std::io::Error::other(err.to_string()),
     })
 }

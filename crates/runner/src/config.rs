@@ -23,12 +23,13 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (shown in the message, so deliberately not exposed as `source()` too: error
+        /// reporters that print the chain would repeat it).
+        error: std::io::Error,
     },
     /// The TOML is malformed or has an unknown key, a missing key or a value of the wrong type.
     #[error("{path}: {message}")]
@@ -180,10 +181,10 @@ impl Config {
         if let Some(table) = &file.case_table {
             let table_path = path.parent().unwrap_or(Path::new(".")).join(table);
             let t: CaseTableFile = parse_toml(&table_path).map_err(|e| match e {
-                ConfigError::Io { path: table, source } => ConfigError::Invalid {
+                ConfigError::Io { path: table, error } => ConfigError::Invalid {
                     path: path.to_owned(),
                     key: "case_table".into(),
-                    message: format!("cannot read {}: {source}", table.display()),
+                    message: format!("cannot read {}: {error}", table.display()),
                 },
                 other => other,
             })?;
@@ -312,7 +313,7 @@ impl Config {
 
 fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Io { path: path.to_owned(), source })?;
+        .map_err(|error| ConfigError::Io { path: path.to_owned(), error })?;
     toml::from_str(&text)
         .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })
 }

@@ -34,12 +34,13 @@ use crate::config::Config;
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (shown in the message, so deliberately not exposed as `source()` too: error
+        /// reporters that print the chain would repeat it).
+        error: std::io::Error,
     },
     /// A result file is malformed.
     #[error("{path}: {message}")]
@@ -74,7 +75,7 @@ pub enum OutputError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
-    move |source| OutputError::Io { path: path.to_owned(), source }
+    move |error| OutputError::Io { path: path.to_owned(), error }
 }
 
 /// Writes `bytes` to `path` atomically: a temp file in the same directory, flushed, then renamed.
