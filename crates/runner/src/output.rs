@@ -302,9 +302,18 @@ fn num(v: f64) -> String {
     format!("{v}")
 }
 
+/// What [`merge`] found while writing the tables.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    /// The frequency table, for printing.
+    pub frequency: Vec<FrequencyRow>,
+    /// The sum of every cell's epoch wall times: the run's compute, whatever the sharding.
+    pub cell_seconds: f64,
+}
+
 /// Writes the merged tables (everything but `config.toml`, `run.json` and `cells/`) from the
-/// complete set of cells. Returns the frequency table for printing.
-pub fn merge(out: &OutDir, config: &Config) -> Result<Vec<FrequencyRow>, OutputError> {
+/// complete set of cells.
+pub fn merge(out: &OutDir, config: &Config) -> Result<Merged, OutputError> {
     let results = read_all(out, config)?;
     let root = &out.root;
 
@@ -346,6 +355,7 @@ pub fn merge(out: &OutDir, config: &Config) -> Result<Vec<FrequencyRow>, OutputE
     }
     finish(root, "cases.csv", w)?;
 
+    let mut cell_seconds = 0.0;
     let mut metrics = table(&["trial", "experiment", "case", "epoch", "metric", "value"]);
     let mut timing = table(&["trial", "experiment", "case", "epoch", "wall_s"]);
     let mut fin = table(&[
@@ -374,6 +384,7 @@ pub fn merge(out: &OutDir, config: &Config) -> Result<Vec<FrequencyRow>, OutputE
                     ]))
                     .expect("in memory");
             }
+            cell_seconds += row.wall_s;
             timing
                 .write_record(key.iter().cloned().chain([row.epoch.to_string(), num(row.wall_s)]))
                 .expect("in memory");
@@ -447,7 +458,7 @@ pub fn merge(out: &OutDir, config: &Config) -> Result<Vec<FrequencyRow>, OutputE
         }
     }
     finish(root, "frequency.csv", w)?;
-    Ok(freq)
+    Ok(Merged { frequency: freq, cell_seconds })
 }
 
 /// One row of `frequency.csv`.

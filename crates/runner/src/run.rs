@@ -196,20 +196,7 @@ pub fn run(config: &Config, data: &Data, opts: &RunOptions) -> Result<RunSummary
 
     let complete = cells.iter().all(|c| out.has_cell(c));
     let frequency = if opts.merge && complete {
-        let freq = merge(&out, config)?;
-        let info = RunInfo {
-            handprop_version: env!("CARGO_PKG_VERSION").to_string(),
-            config_name: config.name.clone(),
-            config_hash: config.hash(),
-            cells_total: cells.len(),
-            cells_done: cells.len(),
-            epochs: config.training.epochs,
-            wall_seconds: start.elapsed().as_secs_f64(),
-            cpu_seconds: cpu_seconds(&out, config)?,
-            threads,
-        };
-        write_run_info(&opts.out, &info)?;
-        Some(freq)
+        Some(merge_and_record(&out, config, start, threads)?)
     } else {
         None
     };
@@ -229,7 +216,18 @@ pub fn merge_only(config: &Config, out_root: &Path) -> Result<Vec<FrequencyRow>,
     let start = Instant::now();
     let out = OutDir::new(out_root.to_owned(), config);
     out.claim(config, false)?;
-    let freq = merge(&out, config)?;
+    Ok(merge_and_record(&out, config, start, 1)?)
+}
+
+/// Writes the merged tables and `run.json` (provenance, wall time since `start`, and the cells'
+/// summed epoch times, which `merge` totals while it reads the cells).
+fn merge_and_record(
+    out: &OutDir,
+    config: &Config,
+    start: Instant,
+    threads: usize,
+) -> Result<Vec<FrequencyRow>, OutputError> {
+    let merged = merge(out, config)?;
     let n = config.cell_count();
     let info = RunInfo {
         handprop_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -239,26 +237,12 @@ pub fn merge_only(config: &Config, out_root: &Path) -> Result<Vec<FrequencyRow>,
         cells_done: n,
         epochs: config.training.epochs,
         wall_seconds: start.elapsed().as_secs_f64(),
-        cpu_seconds: cpu_seconds(&out, config)?,
-        threads: 1,
+        cpu_seconds: merged.cell_seconds,
+        threads,
     };
-    write_run_info(out_root, &info)?;
-    Ok(freq)
-}
-
-fn cpu_seconds(out: &OutDir, config: &Config) -> Result<f64, OutputError> {
-    let mut total = 0.0;
-    for cell in all_cells(config) {
-        if let Some(r) = out.read_cell(&cell)? {
-            total += r.rows.iter().map(|row| row.wall_s).sum::<f64>();
-        }
-    }
-    Ok(total)
-}
-
-fn write_run_info(root: &Path, info: &RunInfo) -> Result<(), OutputError> {
-    let json = serde_json::to_string_pretty(info).expect("plain data serialises");
-    write_atomic(&root.join("run.json"), json.as_bytes())
+    let json = serde_json::to_string_pretty(&info).expect("plain data serialises");
+    write_atomic(&out.root.join("run.json"), json.as_bytes())?;
+    Ok(merged.frequency)
 }
 
 /// Formats the frequency table of each trial for the terminal: per criterion, the cases that won

@@ -119,6 +119,14 @@ fn results_are_bit_identical_across_threads_and_shards() {
     let info: serde_json::Value = serde_json::from_str(&read(&one.join("run.json"))).unwrap();
     assert_eq!(info["config_hash"], config.hash());
     assert_eq!(info["cells_total"], 68);
+    // cpu_seconds is the sum of every epoch's wall time in timing.csv.
+    let timing: f64 = read(&one.join("timing.csv"))
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    let cpu = info["cpu_seconds"].as_f64().unwrap();
+    assert!(cpu > 0.0 && (cpu - timing).abs() <= 1e-9 * timing, "{cpu} vs {timing}");
 }
 
 #[test]
