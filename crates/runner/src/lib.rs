@@ -9,7 +9,7 @@
 //! * [`slurm`]: job arrays over shards.
 
 pub mod cells;
-pub mod colour;
+pub use handprop_results::colour;
 pub mod config;
 pub mod output;
 pub mod run;

@@ -1,6 +1,6 @@
 //! Case colours: the matplotlib names the study used, resolved to `#rrggbb`.
 
-/// The matplotlib colours the study's cases use (spec §8) and the rest of the `tab:` palette.
+/// The matplotlib colours the study's cases use and the rest of the `tab:` palette.
 const NAMED: &[(&str, &str)] = &[
     ("tab:blue", "#1f77b4"),
     ("tab:orange", "#ff7f0e"),
