@@ -6,9 +6,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::fetch::locate;
 use crate::files::{FileSet, FileSpec};
 use crate::idx::{self, CLASSES, PIXELS};
-use crate::MnistError;
+use crate::{DatasetKind, MnistError};
 
 /// Size of TF1's validation split: the **first** 5,000 images of the training file.
 pub const TF1_VALIDATION: usize = 5_000;
@@ -165,24 +166,35 @@ impl Dataset {
     }
 }
 
-/// A loaded split.
+/// A loaded split (of MNIST or of any dataset in its format, e.g. Fashion-MNIST).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mnist {
     /// Training examples (55,000 for `tf1`, 60,000 for `full`).
     pub train: Dataset,
-    /// Validation examples (5,000 for `tf1`; `None` for `full`). The study never trains on them.
+    /// Validation examples: the first 5,000 of the training file for `tf1`, `None` for `full`.
+    /// Never trained on; the place to select hyper-parameters (e.g. learning rates) without
+    /// touching the test set.
     pub validation: Option<Dataset>,
     /// The 10,000 test examples.
     pub test: Dataset,
 }
 
-/// Loads canonical MNIST from `dir` (the four `.gz` names of [`FileSet::canonical`], gzip or raw
-/// contents), verifying each file's decompressed size and SHA-256, and splits it.
-///
-/// Errors: [`MnistError::NotFound`] for a missing file (fetch first with [`crate::ensure`]), a
-/// parse error naming the file and fault, or a size/checksum mismatch.
+/// Loads canonical MNIST from `dir`: [`load_dataset`] of [`DatasetKind::Mnist`].
 pub fn load(dir: &Path, split: Split) -> Result<Mnist, MnistError> {
     load_with(dir, split, &FileSet::canonical())
+}
+
+/// Loads dataset `kind` from `dir` (the four names of [`DatasetKind::files`], gzip or raw
+/// contents; a `.gz` name may also be present without its `.gz`, as in an unpacked copy),
+/// verifying each file's decompressed size and SHA-256, and splits it. `dir` may be a cache
+/// filled by [`crate::ensure_dataset`] or any local copy, e.g. Debian's
+/// [`DEBIAN_FASHION_MNIST_DIR`](crate::DEBIAN_FASHION_MNIST_DIR).
+///
+/// Errors: [`MnistError::NotFound`] for a missing file (fetch first with
+/// [`crate::ensure_dataset`]), a parse error naming the file and fault, or a size/checksum
+/// mismatch.
+pub fn load_dataset(kind: DatasetKind, dir: &Path, split: Split) -> Result<Mnist, MnistError> {
+    load_with(dir, split, &kind.files())
 }
 
 /// [`load`] for any set of MNIST-format files: each is parsed, then checked against its spec.
@@ -223,8 +235,9 @@ struct RawPair {
 impl RawPair {
     /// Reads and verifies both files.
     fn read(dir: &Path, images: &FileSpec, labels: &FileSpec) -> Result<Self, MnistError> {
-        let images_path = dir.join(&images.name);
-        let labels_path = dir.join(&labels.name);
+        let find = |name: &str| locate(dir, name).unwrap_or_else(|| dir.join(name));
+        let images_path = find(&images.name);
+        let labels_path = find(&labels.name);
         let images = read_verified(&images_path, images, |b, f| idx::parse_images(b, f).map(drop))?;
         let labels = read_verified(&labels_path, labels, |b, f| idx::parse_labels(b, f).map(drop))?;
         Ok(Self { images_path, images, labels_path, labels })

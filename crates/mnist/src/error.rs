@@ -3,13 +3,15 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::DatasetKind;
+
 /// Everything that can go wrong while reading, verifying or fetching MNIST.
 #[derive(Debug, thiserror::Error)]
 pub enum MnistError {
     /// A dataset file is not where it should be.
     #[error(
-        "{file}: not found; fetch MNIST first with `cargo xtask download` \
-         (or set HANDPROP_MNIST_MIRROR=/path/to/mnist to use a local copy)"
+        "{file}: not found; fetch the dataset first (`cargo xtask download` for MNIST, or \
+         `handprop_mnist::ensure_dataset`; a local copy works as a mirror, see docs/data.md)"
     )]
     NotFound {
         /// The missing file.
@@ -141,12 +143,23 @@ pub enum MnistError {
         reason: &'static str,
     },
     /// No mirror delivered a file that verifies.
-    #[error("{}", AllMirrorsDisplay { file, failures })]
+    #[error("{}", AllMirrorsDisplay { file, failures, dataset: *dataset })]
     AllMirrorsFailed {
         /// The file name that could not be fetched.
         file: String,
         /// Each mirror tried, in order, with why it failed.
         failures: Vec<MirrorFailure>,
+        /// The dataset being fetched, when known (it picks the hint about local copies;
+        /// `None`, from [`crate::fetch`], gives MNIST's).
+        dataset: Option<DatasetKind>,
+    },
+    /// A download deadline could not be understood.
+    #[error("download timeout {value:?}: {reason}; expected seconds such as 300, 90s, 2.5m or 1h")]
+    BadTimeout {
+        /// The value given (prefixed with the variable's name when it came from one).
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
     },
 }
 
@@ -155,8 +168,11 @@ pub enum MnistError {
 pub struct MirrorFailure {
     /// The mirror as displayed (URL or directory).
     pub mirror: String,
-    /// The reason, as a sentence (HTTP status, transport error, short body, checksum mismatch…).
+    /// The reason, as a sentence (HTTP status, transport error, short body, checksum mismatch,
+    /// deadline…).
     pub reason: String,
+    /// True when the attempt was abandoned at its deadline ([`crate::FetchOptions::timeout`]).
+    pub timed_out: bool,
 }
 
 impl fmt::Display for MirrorFailure {
@@ -169,6 +185,7 @@ impl fmt::Display for MirrorFailure {
 struct AllMirrorsDisplay<'a> {
     file: &'a str,
     failures: &'a [MirrorFailure],
+    dataset: Option<DatasetKind>,
 }
 
 impl fmt::Display for AllMirrorsDisplay<'_> {
@@ -181,10 +198,24 @@ impl fmt::Display for AllMirrorsDisplay<'_> {
                 write!(f, "\n  - {failure}")?;
             }
         }
+        let kind = self.dataset.unwrap_or_default();
+        let (what, dir) = match kind {
+            DatasetKind::Mnist => ("MNIST", "mnist"),
+            DatasetKind::FashionMnist => ("Fashion-MNIST", "fashion-mnist"),
+        };
         write!(
             f,
-            "\nTo use a local copy of the four MNIST files, set HANDPROP_MNIST_MIRROR=/path/to/mnist \
-             or pass `--mirror /path/to/mnist` (a directory or file:// URL works like a mirror)."
-        )
+            "\nTo use a local copy of the four {what} files, set {}=/path/to/{dir} \
+             or pass `--mirror /path/to/{dir}` (a directory or file:// URL works like a mirror).",
+            kind.mirror_env()
+        )?;
+        if self.failures.iter().any(|failure| failure.timed_out) {
+            write!(
+                f,
+                "\nFor a slow link, raise the per-file deadline, e.g. {}=30m.",
+                crate::TIMEOUT_ENV
+            )?;
+        }
+        Ok(())
     }
 }

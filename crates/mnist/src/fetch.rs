@@ -1,26 +1,27 @@
 //! Fetching the files into a local cache from an ordered list of mirrors.
 //!
 //! For each file: if the cache already holds a copy that verifies, it is kept and nothing is
-//! fetched. Otherwise the mirrors are tried in order; each attempt writes into a fresh temp file
-//! in the cache directory, verifies it (decompressed size and SHA-256), and only then renames it
-//! over the cache entry. An HTTP error, a transport error, a short body or a bad checksum moves on
-//! to the next mirror; the temp file of a failed attempt is deleted. So the cache never holds a
-//! partial or unverified file.
+//! fetched. Otherwise the mirrors are tried in order; each attempt writes into a fresh, locked
+//! temp file in the cache directory (`docs/data.md`, "The cache"), verifies it (decompressed size and
+//! SHA-256), and only then renames it over the cache entry. An HTTP error, a transport error, a
+//! short body, the attempt's deadline or a bad checksum moves on to the next mirror; the temp
+//! file of a failed attempt is deleted. So the cache never holds a partial or unverified file.
 
 use std::fmt;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressStyle};
+use std::time::{Duration, Instant};
 
 use crate::error::MirrorFailure;
 use crate::files::{FileSet, FileSpec};
-use crate::MnistError;
+use crate::options::{FetchOptions, DEFAULT_TIMEOUT};
+use crate::progress::{Progress, Tracker};
+use crate::temp::{self, STALE_AFTER};
+use crate::{DatasetKind, MnistError};
 
-/// The environment variable that adds a mirror (URL, `file://` URL or directory) ahead of the
-/// default mirrors. CI sets it to the local copy in `../shared/data/mnist`.
+/// The environment variable that adds a MNIST mirror (URL, `file://` URL or directory) ahead of
+/// the default mirrors ([`DatasetKind::mirror_env`] of [`DatasetKind::Mnist`]).
 pub const MIRROR_ENV: &str = "HANDPROP_MNIST_MIRROR";
 
 /// The public mirrors, tried last and in this order (the original yann.lecun.com host answers
@@ -30,7 +31,8 @@ pub const DEFAULT_MIRRORS: [&str; 2] = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
 ];
 
-/// The default cache directory, relative to the workspace root.
+/// MNIST's default cache directory, relative to the workspace root
+/// ([`DatasetKind::default_dir`]).
 pub const DEFAULT_DIR: &str = "data/mnist";
 
 /// Where a file can be fetched from.
@@ -116,27 +118,37 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The effective mirror order, given the user's mirrors and the value of [`MIRROR_ENV`]:
+/// The effective MNIST mirror order: [`mirror_order_for`] of [`DatasetKind::Mnist`].
+pub fn mirror_order(user: &[Mirror], env: Option<&str>) -> Result<Vec<Mirror>, MnistError> {
+    mirror_order_for(DatasetKind::Mnist, user, env)
+}
+
+/// The effective mirror order of `kind`, given the user's mirrors and the value of its
+/// environment variable ([`DatasetKind::mirror_env`]):
 ///
 /// 1. the user's mirrors (e.g. `--mirror`), in the order given;
 /// 2. the mirror in the environment variable, if set and not blank;
-/// 3. [`DEFAULT_MIRRORS`].
+/// 3. the system directories of [`DatasetKind::system_dirs`] (e.g. Debian's package);
+/// 4. [`DatasetKind::default_mirrors`].
 ///
 /// An explicit argument beats the environment, which beats the built-in defaults. Duplicates
 /// keep their first position. Errors if the variable's value is not a valid mirror.
-pub fn mirror_order(user: &[Mirror], env: Option<&str>) -> Result<Vec<Mirror>, MnistError> {
+pub fn mirror_order_for(
+    kind: DatasetKind,
+    user: &[Mirror],
+    env: Option<&str>,
+) -> Result<Vec<Mirror>, MnistError> {
     let mut order: Vec<Mirror> = user.to_vec();
     if let Some(value) = env.filter(|v| !v.trim().is_empty()) {
         order.push(Mirror::parse(value).map_err(|err| match err {
             MnistError::BadMirror { mirror, reason } => {
-                MnistError::BadMirror { mirror: format!("{MIRROR_ENV}={mirror}"), reason }
+                MnistError::BadMirror { mirror: format!("{}={mirror}", kind.mirror_env()), reason }
             }
             other => other,
         })?);
     }
-    for url in DEFAULT_MIRRORS {
-        order.push(Mirror::Http(url.to_string()));
-    }
+    order.extend(kind.system_dirs().iter().map(|dir| Mirror::Local(PathBuf::from(dir))));
+    order.extend(kind.default_mirrors().iter().map(|url| Mirror::Http(url.to_string())));
     let mut unique = Vec::with_capacity(order.len());
     for mirror in order {
         if !unique.contains(&mirror) {
@@ -148,8 +160,27 @@ pub fn mirror_order(user: &[Mirror], env: Option<&str>) -> Result<Vec<Mirror>, M
 
 /// [`mirror_order`] with the environment variable read from the process environment.
 pub fn mirror_list(user: &[Mirror]) -> Result<Vec<Mirror>, MnistError> {
-    let env = std::env::var_os(MIRROR_ENV).map(|v| v.to_string_lossy().into_owned());
-    mirror_order(user, env.as_deref())
+    mirror_list_for(DatasetKind::Mnist, user)
+}
+
+/// [`mirror_order_for`] with the environment variable read from the process environment and
+/// the system directories that do not exist left out (the user's own mirrors are kept as given).
+pub fn mirror_list_for(kind: DatasetKind, user: &[Mirror]) -> Result<Vec<Mirror>, MnistError> {
+    let env = std::env::var_os(kind.mirror_env()).map(|v| v.to_string_lossy().into_owned());
+    let env = env.as_deref();
+    let mut order = mirror_order_for(kind, user, env)?;
+    let env_mirror = env.and_then(|value| Mirror::parse(value).ok());
+    order.retain(|mirror| match mirror {
+        Mirror::Local(dir)
+            if kind.system_dirs().iter().any(|sys| Path::new(sys) == dir)
+                && !user.contains(mirror)
+                && env_mirror.as_ref() != Some(mirror) =>
+        {
+            dir.is_dir()
+        }
+        _ => true,
+    });
+    Ok(order)
 }
 
 /// How one file ended up in the cache.
@@ -184,6 +215,8 @@ pub struct FileOutcome {
 pub struct FetchReport {
     /// One outcome per file.
     pub files: Vec<FileOutcome>,
+    /// Orphaned temp files of killed downloads that were deleted from the cache directory.
+    pub cleaned: Vec<PathBuf>,
 }
 
 impl FetchReport {
@@ -193,36 +226,72 @@ impl FetchReport {
     }
 }
 
-/// Makes sure canonical MNIST is in `dir` (default [`DEFAULT_DIR`]), fetching what is missing
-/// or bad from the user's `mirrors`, then [`MIRROR_ENV`], then [`DEFAULT_MIRRORS`] (see
-/// [`mirror_order`]). Shows a progress bar when stderr is a terminal.
+/// Makes sure MNIST is in `dir` (default [`DEFAULT_DIR`]): [`ensure_dataset`] of
+/// [`DatasetKind::Mnist`] with [`FetchOptions::from_env`] (the deadline from
+/// `HANDPROP_DOWNLOAD_TIMEOUT`, a bar on a terminal, lines otherwise).
 pub fn ensure(dir: &Path, mirrors: &[Mirror]) -> Result<FetchReport, MnistError> {
-    let order = mirror_list(mirrors)?;
-    fetch(dir, &order, &FileSet::canonical(), std::io::stderr().is_terminal())
+    ensure_dataset(DatasetKind::Mnist, dir, mirrors, &FetchOptions::from_env()?)
 }
 
-/// Fetches every file of `files` that `dir` lacks (or holds a bad copy of) from exactly
-/// `mirrors`, in order: no environment variable, no defaults. The building block of [`ensure`],
-/// and what tests call with their own specs and mirrors.
-///
-/// Errors: [`MnistError::AllMirrorsFailed`] for the first file no mirror could deliver (files
-/// before it stay fetched and verified), or [`MnistError::Io`] if the cache cannot be written.
+/// Makes sure dataset `kind` is in `dir` (by convention [`DatasetKind::default_dir`]),
+/// fetching what is missing or bad from the user's `mirrors`, then the dataset's environment
+/// variable, its system directories and its public mirrors (see [`mirror_list_for`]).
+pub fn ensure_dataset(
+    kind: DatasetKind,
+    dir: &Path,
+    mirrors: &[Mirror],
+    options: &FetchOptions,
+) -> Result<FetchReport, MnistError> {
+    let order = mirror_list_for(kind, mirrors)?;
+    fetch_with(dir, &order, &kind.files(), options).map_err(|err| match err {
+        MnistError::AllMirrorsFailed { file, failures, .. } => {
+            MnistError::AllMirrorsFailed { file, failures, dataset: Some(kind) }
+        }
+        other => other,
+    })
+}
+
+/// [`fetch_with`] with the default deadline and a bar (`progress`) or nothing.
 pub fn fetch(
     dir: &Path,
     mirrors: &[Mirror],
     files: &FileSet,
     progress: bool,
 ) -> Result<FetchReport, MnistError> {
+    let progress = if progress { Progress::Bar } else { Progress::Off };
+    fetch_with(dir, mirrors, files, &FetchOptions::new(DEFAULT_TIMEOUT, progress))
+}
+
+/// Fetches every file of `files` that `dir` lacks (or holds a bad copy of) from exactly
+/// `mirrors`, in order: no environment variable, no defaults. The building block of
+/// [`ensure_dataset`], and what tests call with their own specs and mirrors.
+///
+/// First deletes orphaned temp files of these files left in `dir` by killed downloads (see
+/// [`STALE_AFTER`](crate::STALE_AFTER) and `docs/data.md`). Each attempt (one file from one mirror) must finish within
+/// `options.timeout`.
+///
+/// Errors: [`MnistError::AllMirrorsFailed`] for the first file no mirror could deliver (files
+/// before it stay fetched and verified), or [`MnistError::Io`] if the cache cannot be written.
+pub fn fetch_with(
+    dir: &Path,
+    mirrors: &[Mirror],
+    files: &FileSet,
+    options: &FetchOptions,
+) -> Result<FetchReport, MnistError> {
     std::fs::create_dir_all(dir)
         .map_err(|source| MnistError::Io { file: dir.into(), error: source })?;
+    let names: Vec<&str> = files.all().iter().map(|spec| spec.name.as_str()).collect();
+    // Where locks are unsupported, a writer cannot outlive its deadline, so a file older than
+    // that (plus the grace period) is certainly an orphan.
+    let cleaned = temp::clean_orphans(dir, &names, STALE_AFTER, options.timeout + STALE_AFTER);
+    // The connect timeout fails a dead host fast; the overall deadline is set per request.
     let agent = ureq::AgentBuilder::new()
         .timeout_connect(Duration::from_secs(20))
-        .timeout_read(Duration::from_secs(60))
         .user_agent(concat!("handprop-mnist/", env!("CARGO_PKG_VERSION")))
         .build();
-    let mut report = FetchReport { files: Vec::new() };
+    let mut report = FetchReport { files: Vec::new(), cleaned };
     for spec in files.all() {
-        report.files.push(fetch_file(&agent, dir, mirrors, spec, progress)?);
+        report.files.push(fetch_file(&agent, dir, mirrors, spec, options)?);
     }
     Ok(report)
 }
@@ -233,7 +302,7 @@ fn fetch_file(
     dir: &Path,
     mirrors: &[Mirror],
     spec: &FileSpec,
-    progress: bool,
+    options: &FetchOptions,
 ) -> Result<FileOutcome, MnistError> {
     let path = dir.join(&spec.name);
     let mut outcome = FileOutcome {
@@ -249,20 +318,13 @@ fn fetch_file(
         Err(err) => outcome.replaced = Some(err.to_string()),
     }
     for mirror in mirrors {
-        // A fresh temp file per attempt, next to the destination so the rename is atomic; it is
-        // deleted when dropped unless persisted.
-        let prefix = format!(".{}.", spec.name);
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(".tmp");
-        // Temp files are private (0600) by default; the cache entry should be an ordinary
-        // file readable like any other (0666 minus the umask).
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let mut temp = builder
-            .tempfile_in(dir)
+        // A fresh, locked temp file per attempt, next to the destination so the rename is
+        // atomic; it is deleted when dropped unless persisted.
+        let mut temp = temp::create(dir, &spec.name)
             .map_err(|source| MnistError::Io { file: dir.into(), error: source })?;
-        match download(agent, mirror, spec, temp.as_file_mut(), progress).and_then(|()| {
-            spec.verify_file(temp.path()).map_err(|e| verify_reason(e, mirror, spec))
+        match download(agent, mirror, spec, temp.as_file_mut(), options).and_then(|()| {
+            spec.verify_file(temp.path())
+                .map_err(|e| Failure::other(verify_reason(e, mirror, spec)))
         }) {
             Ok(()) => {
                 temp.persist(&path)
@@ -270,12 +332,30 @@ fn fetch_file(
                 outcome.origin = Origin::Fetched { mirror: mirror.to_string() };
                 return Ok(outcome);
             }
-            Err(reason) => {
-                outcome.failures.push(MirrorFailure { mirror: mirror.to_string(), reason });
-            }
+            Err(failure) => outcome.failures.push(MirrorFailure {
+                mirror: mirror.to_string(),
+                reason: failure.reason,
+                timed_out: failure.timed_out,
+            }),
         }
     }
-    Err(MnistError::AllMirrorsFailed { file: spec.name.clone(), failures: outcome.failures })
+    Err(MnistError::AllMirrorsFailed {
+        file: spec.name.clone(),
+        failures: outcome.failures,
+        dataset: None,
+    })
+}
+
+/// Why one attempt failed.
+struct Failure {
+    reason: String,
+    timed_out: bool,
+}
+
+impl Failure {
+    fn other(reason: String) -> Self {
+        Self { reason, timed_out: false }
+    }
 }
 
 /// Rewrites a verification error of the temp file as a sentence about the mirror's copy.
@@ -303,25 +383,81 @@ fn body_limit(spec: &FileSpec) -> u64 {
     spec.bytes.saturating_add(spec.bytes / 64).saturating_add(64 << 10)
 }
 
-/// Copies one file from a mirror into `out`; returns the failure as a sentence.
+/// Where a local directory holds `name`: `<dir>/<name>`, or for a `.gz` name the uncompressed
+/// `<dir>/<name without .gz>` when only that exists (unpacked copies). `None` if neither is a
+/// file.
+pub(crate) fn locate(dir: &Path, name: &str) -> Option<PathBuf> {
+    let primary = dir.join(name);
+    if primary.is_file() {
+        return Some(primary);
+    }
+    let stem = dir.join(name.strip_suffix(".gz")?);
+    stem.is_file().then_some(stem)
+}
+
+/// Copies one file from a mirror into `out` within `options.timeout`.
 fn download(
     agent: &ureq::Agent,
     mirror: &Mirror,
     spec: &FileSpec,
     out: &mut std::fs::File,
-    progress: bool,
-) -> Result<(), String> {
-    let (reader, expected_len, what): (Box<dyn Read>, Option<u64>, String) = match mirror {
-        Mirror::Http(base) => {
-            let response = match agent.get(&format!("{base}{}", spec.name)).call() {
+    options: &FetchOptions,
+) -> Result<(), Failure> {
+    let started = Instant::now();
+    let source = match mirror {
+        Mirror::Http(base) => format!("{base}{}", spec.name),
+        Mirror::Local(dir) => {
+            locate(dir, &spec.name).unwrap_or_else(|| dir.join(&spec.name)).display().to_string()
+        }
+    };
+    let mut tracker = Tracker::start(&options.progress, &spec.name, &source, options.timeout);
+    let result = transfer(agent, mirror, spec, out, options, started, &source, &mut tracker);
+    tracker.finish(result.as_ref().map(drop).map_err(|failure| failure.reason.as_str()));
+    result
+}
+
+/// The body of [`download`]: request or open, then copy with the deadline checked before
+/// every read.
+#[allow(clippy::too_many_arguments)]
+fn transfer(
+    agent: &ureq::Agent,
+    mirror: &Mirror,
+    spec: &FileSpec,
+    out: &mut std::fs::File,
+    options: &FetchOptions,
+    started: Instant,
+    source: &str,
+    tracker: &mut Tracker,
+) -> Result<(), Failure> {
+    let timeout = options.timeout;
+    // The attempt's deadline has passed (a socket timeout may fire a hair early, hence the
+    // small tolerance).
+    let expired = || started.elapsed() + Duration::from_millis(20) >= timeout;
+    let timed_out = |copied: u64, total: Option<u64>| {
+        let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+        Failure {
+            reason: format!(
+                "{source}: timed out after {:.1} s (the per-file deadline is {} s; \
+                 {}) with {copied}{of} bytes received",
+                started.elapsed().as_secs_f64(),
+                timeout.as_secs_f64(),
+                crate::TIMEOUT_ENV
+            ),
+            timed_out: true,
+        }
+    };
+    let (mut reader, expected_len): (Box<dyn Read>, Option<u64>) = match mirror {
+        Mirror::Http(_) => {
+            let response = match agent.get(source).timeout(timeout).call() {
                 Ok(response) => response,
                 Err(ureq::Error::Status(code, response)) => {
-                    return Err(format!(
+                    return Err(Failure::other(format!(
                         "HTTP {code} {} for {}",
                         response.status_text(),
                         spec.name
-                    ));
+                    )));
                 }
+                Err(ureq::Error::Transport(_)) if expired() => return Err(timed_out(0, None)),
                 Err(ureq::Error::Transport(err)) => {
                     // ureq's own Display repeats the URL, which the report already shows as
                     // the mirror; give the kind, message and underlying cause instead.
@@ -332,7 +468,7 @@ fn download(
                     if let Some(cause) = std::error::Error::source(&err) {
                         reason.push_str(&format!(" ({cause})"));
                     }
-                    return Err(reason);
+                    return Err(Failure::other(reason));
                 }
             };
             // With a Content-Encoding the length counts encoded bytes, not what we read.
@@ -341,49 +477,54 @@ fn download(
             } else {
                 None
             };
-            (response.into_reader(), len, spec.name.clone())
+            (response.into_reader(), len)
         }
-        Mirror::Local(dir) => {
-            let path = dir.join(&spec.name);
-            let file = std::fs::File::open(&path)
-                .map_err(|err| format!("cannot open {}: {err}", path.display()))?;
+        Mirror::Local(_) => {
+            let file = std::fs::File::open(source)
+                .map_err(|err| Failure::other(format!("cannot open {source}: {err}")))?;
             let len = file.metadata().ok().map(|m| m.len());
-            (Box::new(file), len, spec.name.clone())
+            (Box::new(file), len)
         }
     };
+    tracker.set_total(expected_len);
+    let what = &spec.name;
     let limit = body_limit(spec);
     if let Some(len) = expected_len.filter(|&len| len > limit) {
-        return Err(format!("{what}: {len} bytes is more than the {limit} a copy can need"));
+        return Err(Failure::other(format!(
+            "{what}: {len} bytes is more than the {limit} a copy can need"
+        )));
     }
-    let bar = if progress { progress_bar(&spec.name, expected_len) } else { ProgressBar::hidden() };
-    let mut reader = bar.wrap_read(reader.take(limit + 1));
-    let copied = std::io::copy(&mut reader, out);
-    bar.finish_and_clear();
-    let copied = copied.map_err(|err| format!("{what}: transfer failed: {err}"))?;
-    out.flush().map_err(|err| format!("{what}: writing the temp file failed: {err}"))?;
-    if copied > limit {
-        return Err(format!("{what}: body exceeds the {limit} bytes a copy can need"));
+    let mut buf = vec![0u8; 64 << 10];
+    let mut copied = 0u64;
+    loop {
+        // Checked before every read: a mirror that trickles a byte at a time still returns
+        // from each read, and a silent one is cut off by the socket timeout ureq derives from
+        // the same deadline.
+        if expired() {
+            return Err(timed_out(copied, expected_len));
+        }
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) if expired() => return Err(timed_out(copied, expected_len)),
+            Err(err) => return Err(Failure::other(format!("{what}: transfer failed: {err}"))),
+        };
+        copied += n as u64;
+        if copied > limit {
+            return Err(Failure::other(format!(
+                "{what}: body exceeds the {limit} bytes a copy can need"
+            )));
+        }
+        out.write_all(&buf[..n]).map_err(|err| {
+            Failure::other(format!("{what}: writing the temp file failed: {err}"))
+        })?;
+        tracker.advance(n as u64);
     }
+    out.flush()
+        .map_err(|err| Failure::other(format!("{what}: writing the temp file failed: {err}")))?;
     if let Some(len) = expected_len.filter(|&len| len != copied) {
-        return Err(format!("{what}: short body: got {copied} of {len} bytes"));
+        return Err(Failure::other(format!("{what}: short body: got {copied} of {len} bytes")));
     }
     Ok(())
-}
-
-/// A byte-count progress bar for one file (a spinner when the length is unknown).
-fn progress_bar(name: &str, len: Option<u64>) -> ProgressBar {
-    let bar = match len {
-        Some(len) => ProgressBar::new(len),
-        None => ProgressBar::new_spinner(),
-    };
-    let template = if len.is_some() {
-        "{msg} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec}"
-    } else {
-        "{msg} {spinner} {bytes} {bytes_per_sec}"
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(name.to_string());
-    bar
 }

@@ -164,7 +164,9 @@ fn when_every_mirror_fails_one_error_lists_them_and_the_cache_stays_clean() {
     ];
     let cache = tempfile::tempdir().unwrap();
     let err = fetch(cache.path(), &mirrors, &data.files, false).unwrap_err();
-    let MnistError::AllMirrorsFailed { file, failures } = &err else { panic!("{err:?}") };
+    let MnistError::AllMirrorsFailed { file, failures, dataset: None } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(file, &data.files.train_images.name);
     assert_eq!(failures.len(), 4);
     let message = err.to_string();
