@@ -6,12 +6,13 @@
 //! is listed as the reference the polynomial replaces).
 //!
 //! A plain `main` rather than criterion: the table is what the docs quote, and it runs in seconds.
-//! Pass `--compare` to also time, interleaved with ours, `matrixmultiply` as this crate called it
-//! before (the transposed problem) and in the direct orientation, and nalgebra's `gemm` on the same
-//! zero-copy views; `--elementwise` skips the GEMM table.
+//! Pass `--compare` to also time, interleaved with ours, faer's `private_gemm_x86` (the previous
+//! kernel), `matrixmultiply` (the fallback) and nalgebra's `gemm` on the same zero-copy views; `--elementwise` skips the GEMM table.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+
+use handprop_tensor::peak::{fma_peak, thread_cpu_seconds};
 
 use handprop_tensor::elementwise::{
     arctan, arctan_backward, arctan_with_derivative, axpy, bce_cost, hadamard, softmax_rows,
@@ -28,9 +29,9 @@ fn time<F: FnMut()>(mut f: F, budget: Duration, min_reps: usize) -> (f64, f64) {
     let mut times = Vec::new();
     let start = Instant::now();
     while times.len() < min_reps || start.elapsed() < budget {
-        let t = Instant::now();
+        let t = thread_cpu_seconds();
         f();
-        times.push(t.elapsed().as_secs_f64());
+        times.push(thread_cpu_seconds() - t);
     }
     times.sort_by(f64::total_cmp);
     (times[0], times[times.len() / 2])
@@ -125,40 +126,6 @@ fn run_mm_transposed(p: &Product, a: &Matrix, b: &Matrix, c: &mut Matrix) {
     }
 }
 
-/// `matrixmultiply::sgemm` on the direct problem `C = op(A)·op(B)` with C's strides (n, 1): the
-/// orientation this crate used first, kept to show why it switched to the transposed one.
-fn run_direct(p: &Product, a: &Matrix, b: &Matrix, c: &mut Matrix) {
-    let (m, k, n) = (p.m, p.k, p.n);
-    // Strides (row, column) of op(A) as m×k and of op(B) as k×n.
-    let (rsa, csa) = match p.kind {
-        Kind::Tn => (1, m as isize),
-        _ => (k as isize, 1),
-    };
-    let (rsb, csb) = match p.kind {
-        Kind::Nt => (1, k as isize),
-        _ => (n as isize, 1),
-    };
-    // SAFETY: the buffers hold exactly the elements these dimensions and strides address.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_slice().as_ptr(),
-            rsa,
-            csa,
-            b.as_slice().as_ptr(),
-            rsb,
-            csb,
-            0.0,
-            c.as_mut_slice().as_mut_ptr(),
-            n as isize,
-            1,
-        )
-    }
-}
-
 /// nalgebra's `gemm` on zero-copy views. nalgebra is column-major, so a row-major `r×c` buffer is
 /// viewed as its `c×r` transpose and `C = op(A)·op(B)` is computed as `Cᵀ = op(B)ᵀ·op(A)ᵀ`; the
 /// transposes are strided views, never copies.
@@ -203,10 +170,10 @@ fn time_interleaved(p: &Product, runners: &[Runner], budget: Duration) -> Vec<(f
     let start = Instant::now();
     while times[0].len() < 5 || start.elapsed() < budget {
         for (r, t) in runners.iter().zip(&mut times) {
-            let t0 = Instant::now();
+            let t0 = thread_cpu_seconds();
             r(p, black_box(&a), &b, &mut c);
             black_box(&c);
-            t.push(t0.elapsed().as_secs_f64());
+            t.push(thread_cpu_seconds() - t0);
         }
     }
     times
@@ -218,17 +185,76 @@ fn time_interleaved(p: &Product, runners: &[Runner], budget: Duration) -> Vec<(f
         .collect()
 }
 
-fn gemm_table(compare: bool) {
-    println!("GEMM, single-threaded, batch {BATCH}, C overwritten; GFLOP/s = 2·m·k·n / s");
-    println!("{:<44} {:>5} {:>10} {:>10}", "product", "H", "best", "median");
+/// The faer kernel this crate used before its own (`private_gemm_x86`), for `--compare`.
+#[cfg(target_arch = "x86_64")]
+fn run_faer(p: &Product, a: &Matrix, b: &Matrix, c: &mut Matrix) {
+    use private_gemm_x86::{gemm, Accum as PAccum, DType, DstKind, IType, InstrSet};
+    let (m, k, n) = (p.m, p.k, p.n);
+    let (rsa, csa) = match p.kind {
+        Kind::Tn => (1, m as isize),
+        _ => (k as isize, 1),
+    };
+    let (rsb, csb) = match p.kind {
+        Kind::Nt => (1, k as isize),
+        _ => (n as isize, 1),
+    };
+    let instr = if std::arch::is_x86_feature_detected!("avx512f") {
+        InstrSet::Avx512
+    } else {
+        InstrSet::Avx256
+    };
+    let alpha = 1.0f32;
+    // SAFETY: the buffers hold exactly the elements these dimensions and strides address; the
+    // bench only runs this on CPUs with AVX2 + FMA at least.
+    unsafe {
+        gemm(
+            DType::F32,
+            IType::U64,
+            instr,
+            m,
+            n,
+            k,
+            c.as_mut_slice().as_mut_ptr().cast(),
+            n as isize,
+            1,
+            std::ptr::null(),
+            std::ptr::null(),
+            DstKind::Full,
+            PAccum::Replace,
+            a.as_slice().as_ptr().cast(),
+            rsa,
+            csa,
+            false,
+            std::ptr::null(),
+            0,
+            b.as_slice().as_ptr().cast(),
+            rsb,
+            csb,
+            false,
+            (&alpha as *const f32).cast(),
+            1,
+        );
+    }
+}
+
+fn gemm_table(compare: bool, peak: f64) {
+    println!(
+        "GEMM, single-threaded, batch {BATCH}, C overwritten; GFLOP/s = 2·m·k·n / thread CPU s; \
+         % of the measured FMA peak {peak:.1} GFLOP/s"
+    );
+    println!("{:<44} {:>5} {:>9} {:>9} {:>7}", "product", "H", "best", "median", "best %");
     let mut runners: Vec<(&str, Runner)> = vec![("", run_ours)];
     if compare {
-        runners.push(("  (matrixmultiply, transposed: the old kernel)", run_mm_transposed));
-        runners.push(("  (matrixmultiply, direct orientation)", run_direct));
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            runners.push(("  (faer private_gemm_x86: the previous kernel)", run_faer));
+        }
+        runners.push(("  (matrixmultiply, transposed: the fallback)", run_mm_transposed));
         runners.push(("  (nalgebra gemm on views)", run_nalgebra));
     }
     let fns: Vec<Runner> = runners.iter().map(|r| r.1).collect();
-    let budget = Duration::from_millis(if compare { 1200 } else { 500 });
+    let budget = Duration::from_millis(if compare { 1200 } else { 600 });
     for h in [1024, 824] {
         for p in products(h) {
             let flop = 2.0 * (p.m * p.k * p.n) as f64;
@@ -237,11 +263,12 @@ fn gemm_table(compare: bool) {
             {
                 let name = if label.is_empty() { p.name.as_str() } else { label };
                 println!(
-                    "{:<44} {:>5} {:>10.1} {:>10.1}",
+                    "{:<44} {:>5} {:>9.1} {:>9.1} {:>6.0}%",
                     name,
                     h,
                     flop / best * 1e-9,
-                    flop / median * 1e-9
+                    flop / median * 1e-9,
+                    100.0 * flop / best * 1e-9 / peak
                 );
             }
         }
@@ -351,7 +378,10 @@ fn main() {
     let compare = args.iter().any(|a| a == "--compare");
     let only_elementwise = args.iter().any(|a| a == "--elementwise");
     if !only_elementwise {
-        gemm_table(compare);
+        let info = handprop_tensor::kernel_info();
+        println!("kernel: {info:?}");
+        let peak = fma_peak(1, 5, 0.2).map_or(f64::NAN, |p| p.max());
+        gemm_table(compare, peak);
     }
     elementwise_table();
 }

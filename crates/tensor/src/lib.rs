@@ -16,12 +16,15 @@
 //!   `e = u/(1+z²)`; the row softmax `p_ij = exp(x_ij − max_j x_ij)/Σ_j exp(x_ij − max_j x_ij)`;
 //!   the study's cost `C = Σ_i Σ_c −[y_ic·ln p_ic + (1−y_ic)·ln(1−p_ic)]`; argmax accuracy;
 //!   `c = a ⊙ b`; `y = y + α·x`.
+//! * [`peak`]: thread CPU time and the FMA peak the benchmarks measure against.
 //! * [`init`]: seeded N(0, 1) initialisation from ChaCha8 streams derived from `(seed, stream)`.
 //!
-//! Nothing here allocates in steady state and nothing spawns threads: the products use faer's
-//! x86-64 kernel (`private_gemm_x86`, AVX-512 or AVX2 with FMA), which packs into a per-thread
-//! buffer set up by the first product on a thread, and only on other CPUs fall back to
-//! matrixmultiply, which allocates a packing buffer per call. The element-wise kernels use no
+//! Nothing here allocates in steady state and nothing spawns threads: the products use handprop's
+//! own x86-64 micro-kernels (AVX-512, or AVX2 with FMA; [`kernel_info`] says which and how they
+//! are blocked for this CPU), which pack into a per-thread buffer set up by the first product on a
+//! thread, and only on other CPUs fall back to matrixmultiply, which allocates a packing buffer per
+//! call. The `_threads` products (and the element-wise `_threads` kernels) share one product over
+//! the current rayon pool with bit-identical results for every thread count. The element-wise kernels use no
 //! `mul_add` and give bit-identical results on every machine. The products' last bits can differ
 //! between machines whose kernels differ (AVX-512, AVX2, the fallback), as any BLAS's do; on one
 //! machine they are bit-reproducible. The measured speeds are in `docs/tensor.md`
@@ -33,6 +36,10 @@ pub mod elementwise;
 pub mod gemm;
 pub mod init;
 mod matrix;
+pub mod peak;
 
-pub use gemm::{gemm_nn, gemm_nt, gemm_tn, try_gemm_nn, try_gemm_nt, try_gemm_tn, Accum};
+pub use gemm::{
+    gemm_nn, gemm_nt, gemm_tn, kernel_info, try_gemm_nn, try_gemm_nn_threads, try_gemm_nt,
+    try_gemm_nt_threads, try_gemm_tn, try_gemm_tn_threads, Accum, KernelInfo,
+};
 pub use matrix::{MatMut, MatRef, Matrix, ShapeError};

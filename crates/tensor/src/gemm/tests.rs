@@ -223,3 +223,116 @@ fn gemm_panics_on_shape_mismatch() {
     let mut c = Matrix::zeros(2, 2);
     gemm_nn(a.view(), a.view(), c.view_mut(), Accum::Overwrite);
 }
+
+/// Runs one product through the `_threads` form.
+fn run_threads(kind: Kind, a: &Matrix, b: &Matrix, c: &mut Matrix, acc: Accum, threads: usize) {
+    let (a, b, c) = (a.view(), b.view(), c.view_mut());
+    match kind {
+        Kind::Nn => try_gemm_nn_threads(a, b, c, acc, threads),
+        Kind::Tn => try_gemm_tn_threads(a, b, c, acc, threads),
+        Kind::Nt => try_gemm_nt_threads(a, b, c, acc, threads),
+    }
+    .unwrap();
+}
+
+/// Every edge of the register tiles (AVX-512 12 × 32, AVX2 6 × 16) on both sides, narrow outputs
+/// (the 10-column products and their transposes), and `k` past one packed block, for all three
+/// transposition combinations and every kernel, against the f64 triple loop.
+#[test]
+fn odd_shapes_match_naive() {
+    let edges = [1, 2, 5, 6, 7, 10, 11, 12, 13, 16, 17, 23, 25, 31, 32, 33, 47, 49, 64, 70];
+    for_each_kernel(|kernel| {
+        let mut stream = 10_000;
+        for kind in [Kind::Nn, Kind::Tn, Kind::Nt] {
+            for (ix, &m) in edges.iter().enumerate() {
+                for (jx, &n) in edges.iter().enumerate() {
+                    // All (m, n) pairs with a cheap k, and a sparser grid with deep k (several
+                    // packed k blocks).
+                    let ks: &[usize] = if (ix + jx) % 5 == 0 { &[3, 70, 600] } else { &[1, 33] };
+                    for &k in ks {
+                        stream += 1;
+                        let (a, b) = match kind {
+                            Kind::Nn => (random(m, k, 3 * stream), random(k, n, 3 * stream + 1)),
+                            Kind::Tn => (random(k, m, 3 * stream), random(k, n, 3 * stream + 1)),
+                            Kind::Nt => (random(m, k, 3 * stream), random(n, k, 3 * stream + 1)),
+                        };
+                        let (expect, scale) = naive(kind, &a, &b, m, k, n);
+                        let c0 = random(m, n, 3 * stream + 2);
+                        for acc in [Accum::Overwrite, Accum::Accumulate] {
+                            let mut c = if acc == Accum::Overwrite {
+                                Matrix::from_vec(m, n, vec![f32::NAN; m * n]).unwrap()
+                            } else {
+                                c0.clone()
+                            };
+                            run(kind, &a, &b, &mut c, acc);
+                            for (i, &got) in c.as_slice().iter().enumerate() {
+                                let before = match acc {
+                                    Accum::Overwrite => 0.0,
+                                    Accum::Accumulate => f64::from(c0.as_slice()[i]),
+                                };
+                                let want = expect[i] + before;
+                                // f32 rounding: ~k·ε·Σ|a·b| in the worst case, √k·ε typically;
+                                // 2·√k·ε·Σ|a·b| plus the final addition's rounding.
+                                let tol = 2.0 * 6e-8 * (k as f64).sqrt() * scale[i]
+                                    + 6e-8 * want.abs()
+                                    + 1e-30;
+                                assert!(
+                                    (f64::from(got) - want).abs() <= tol,
+                                    "{kernel:?} {kind:?} {acc:?} m={m} k={k} n={n} at {i}: \
+                                     {got} vs {want}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Splitting a product over 1, 2 or 3 threads gives the same bits (every element keeps its
+/// summation order), for products large enough to be split, on both sides, narrow ones included.
+#[test]
+fn thread_count_does_not_change_a_bit() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+    for_each_kernel(|kernel| {
+        for (kind, m, k, n) in [
+            (Kind::Nn, 250, 300, 70),
+            (Kind::Nn, 40, 700, 333),
+            (Kind::Tn, 130, 513, 260),
+            (Kind::Nt, 301, 129, 95),
+            (Kind::Nn, 1000, 300, 10),
+            (Kind::Tn, 520, 1000, 10),
+            (Kind::Nt, 1000, 10, 520),
+        ] {
+            let (a, b) = match kind {
+                Kind::Nn => (random(m, k, 300), random(k, n, 301)),
+                Kind::Tn => (random(k, m, 300), random(k, n, 301)),
+                Kind::Nt => (random(m, k, 300), random(n, k, 301)),
+            };
+            let c0 = random(m, n, 302);
+            for acc in [Accum::Overwrite, Accum::Accumulate] {
+                let results: Vec<Vec<u32>> = [1, 2, 3]
+                    .iter()
+                    .map(|&t| {
+                        let mut c = c0.clone();
+                        // The forced kernel is thread-local: set it on the pool's threads too.
+                        pool.install(|| {
+                            pool.broadcast(|_| FORCED_KERNEL.with(|k| k.set(Some(kernel))));
+                            run_threads(kind, &a, &b, &mut c, acc, t);
+                        });
+                        c.as_slice().iter().map(|v| v.to_bits()).collect()
+                    })
+                    .collect();
+                assert!(
+                    results[0] == results[1] && results[1] == results[2],
+                    "{kernel:?} {kind:?} {acc:?} {m}×{k}×{n}: thread counts disagree"
+                );
+                let mut single = c0.clone();
+                run(kind, &a, &b, &mut single, acc);
+                let plain: Vec<u32> = single.as_slice().iter().map(|v| v.to_bits()).collect();
+                assert_eq!(plain, results[0], "{kernel:?} {kind:?}: _threads(1) ≠ plain");
+            }
+        }
+    });
+}

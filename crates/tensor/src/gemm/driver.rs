@@ -1,0 +1,371 @@
+//! The blocked product around the micro-kernels: packing, the cache loops, the choice of
+//! orientation, and the split over threads.
+//!
+//! Loops, for `C (+)= op(A)·op(B)` with `op(A)` m×k (broadcast side) and `op(B)` k×n (vector
+//! side):
+//!
+//! ```text
+//! for ic in 0..m step mc:                 rows of A packed at once (mc ≥ m for the study: once)
+//!   for pc in 0..k step kb:               k blocks of equal depth kb ≤ kc
+//!     pack A[ic.., pc..] into MR-row panels        (L3 / L2)
+//!     for jc in 0..n step nc:
+//!       pack B[pc.., jc..] into NR-column panels   (L2)
+//!       for each MR-row panel ir:                  (its panel stays in L1)
+//!         for each NR-column panel jr: micro-kernel → C tile (+)= …
+//! ```
+//!
+//! Packing reads each operand in the order its strides favour (a transposed operand's contiguous
+//! direction is its column), so `Aᵀ·B` and `A·Bᵀ` pack as fast as `A·B`.
+//!
+//! Every element of `C` is summed as: for each k block in order, a zero-started FMA chain over the
+//! block, then added to `C` (stored, for the first block of an overwriting product). That order
+//! depends on `kb` only, so splitting the output over threads (disjoint row or column ranges, each
+//! thread running these loops on its part with its own packing memory) gives bit-identical results
+//! for every thread count.
+
+use std::cell::RefCell;
+
+use super::blocking::{Blocking, Kernel};
+use super::microkernel::{self, Tile};
+
+/// One strided product `C (+)= op(A)·op(B)`: `op(A)_{il} = a[i·rsa + l·csa]`,
+/// `op(B)_{lj} = b[l·rsb + j·csb]`, `C_{ij} = c[i·rsc + j·csc]`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Problem {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub a: *const f32,
+    pub rsa: isize,
+    pub csa: isize,
+    pub b: *const f32,
+    pub rsb: isize,
+    pub csb: isize,
+    pub c: *mut f32,
+    pub rsc: isize,
+    pub csc: isize,
+    /// `C = C + …` (else `C = …`, never reading `C`).
+    pub add: bool,
+}
+
+// SAFETY: a `Problem` is only sent to threads that work on disjoint parts of `C` (see `split`)
+// while the caller holds the borrows of A, B (shared) and C (exclusive) for the whole call.
+unsafe impl Send for Problem {}
+// SAFETY: as above.
+unsafe impl Sync for Problem {}
+
+impl Problem {
+    /// `Cᵀ (+)= op(B)ᵀ·op(A)ᵀ`: the same product seen from the transposed output.
+    pub(super) fn transposed(self) -> Problem {
+        Problem {
+            m: self.n,
+            n: self.m,
+            a: self.b,
+            rsa: self.csb,
+            csa: self.rsb,
+            b: self.a,
+            rsb: self.csa,
+            csb: self.rsa,
+            rsc: self.csc,
+            csc: self.rsc,
+            ..self
+        }
+    }
+
+    /// Rows `i0..i0 + m` and columns `j0..j0 + n` of the output.
+    fn part(self, i0: usize, m: usize, j0: usize, n: usize) -> Problem {
+        // Offsets stay inside the operands: i0 < self.m, j0 < self.n.
+        let off = |s: isize, i: usize| s * i as isize;
+        Problem {
+            m,
+            n,
+            a: self.a.wrapping_offset(off(self.rsa, i0)),
+            b: self.b.wrapping_offset(off(self.csb, j0)),
+            c: self.c.wrapping_offset(off(self.rsc, i0) + off(self.csc, j0)),
+            ..self
+        }
+    }
+}
+
+/// Whether to compute the transposed problem instead: when the register tiles waste clearly fewer
+/// lanes that way (the 10-column products: `n = 10` fills 10 of the 32 vector lanes, but 10 of
+/// the 12 broadcast rows). A function of the shape and the tile only.
+pub(super) fn prefer_transposed(m: usize, n: usize, mr: usize, nr: usize) -> bool {
+    // One column panel: the direct orientation reads the large operand in place (see `run`),
+    // which beats filling more lanes after copying it.
+    if n <= nr {
+        return false;
+    }
+    let padded = |rows: usize, cols: usize| rows.div_ceil(mr) * mr * cols.div_ceil(nr) * nr;
+    // 8/9: a clear win only, so that near-square products keep the direct orientation.
+    padded(n, m) * 9 < padded(m, n) * 8
+}
+
+/// 64-byte aligned packing memory.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([f32; 16]);
+
+thread_local! {
+    /// This thread's packing memory; it grows to the largest product seen and is then reused, so
+    /// a thread's products allocate nothing after its first one at the largest shape.
+    static PACK: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `p` on this thread with blocking `bl` (an AVX kernel).
+///
+/// # Safety
+/// The CPU must run `bl.kernel`; `p`'s pointers and strides must address valid elements (C
+/// writable and not aliasing A or B).
+pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
+    let (mr, nr) = (bl.mr, bl.nr);
+    let kb = bl.k_block(p.k);
+    let mc = bl.mc.min(p.m.div_ceil(mr) * mr);
+    let nc = bl.nc.min(p.n.div_ceil(nr) * nr);
+    // With a single column panel every row panel is used once: read A in place instead of
+    // copying it into a panel first (the 10-column products, where A is the large operand).
+    let packed_a = p.n > nr;
+    let a_len = if packed_a { mc * kb } else { 0 };
+    let b_len = nc * kb;
+    PACK.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        let lines = (a_len + b_len).div_ceil(16);
+        if buf.len() < lines {
+            buf.resize(lines, Line([0.0; 16]));
+        }
+        let base = buf.as_mut_ptr().cast::<f32>();
+        // B first: its panels must stay 64-byte aligned (NR·kb floats each: a multiple of 16).
+        // SAFETY: the buffer holds `a_len + b_len` floats.
+        let (bpack, apack) = (base, unsafe { base.add(b_len.div_ceil(16) * 16) });
+        debug_assert!(b_len.div_ceil(16) * 16 + a_len <= lines * 16);
+        let mut ic = 0;
+        while ic < p.m {
+            let mcb = mc.min(p.m - ic);
+            let mut pc = 0;
+            while pc < p.k {
+                let kcb = kb.min(p.k - pc);
+                if packed_a {
+                    // SAFETY: the ranges are inside the operands; the packs fit their buffers.
+                    unsafe { pack_a(apack, &p, ic, mcb, pc, kcb, mr) };
+                }
+                let mut jc = 0;
+                while jc < p.n {
+                    let ncb = nc.min(p.n - jc);
+                    // SAFETY: as above.
+                    unsafe { pack_b(bpack, &p, pc, kcb, jc, ncb, nr) };
+                    for ir in (0..mcb).step_by(mr) {
+                        let ap = if packed_a {
+                            apack.wrapping_add(ir * kcb)
+                        } else {
+                            p.a.wrapping_offset((ic + ir) as isize * p.rsa + pc as isize * p.csa)
+                        };
+                        for jr in (0..ncb).step_by(nr) {
+                            let bp = bpack.wrapping_add(jr * kcb);
+                            let (i, j) = (ic + ir, jc + jr);
+                            let tile = Tile {
+                                c: p.c.wrapping_offset(i as isize * p.rsc + j as isize * p.csc),
+                                rsc: p.rsc,
+                                csc: p.csc,
+                                mr: mr.min(p.m - i),
+                                nr: nr.min(p.n - j),
+                                add: p.add || pc > 0,
+                            };
+                            // SAFETY: the panels hold kcb·MR and kcb·NR floats; the tile is inside
+                            // C; the CPU runs the kernel (caller).
+                            unsafe { kernel(bl.kernel, packed_a, kcb, ap, p.rsa, p.csa, bp, tile) };
+                        }
+                    }
+                    jc += ncb;
+                }
+                pc += kcb;
+            }
+            ic += mcb;
+        }
+    });
+}
+
+/// Calls the micro-kernel of `kernel`.
+///
+/// # Safety
+/// As the micro-kernels'.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kernel(
+    kernel: Kernel,
+    packed: bool,
+    kc: usize,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    tile: Tile,
+) {
+    // SAFETY (all arms): the caller's contract.
+    unsafe {
+        match (kernel, packed) {
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx512, true) => microkernel::avx512::<true>(kc, a, 0, 0, b, tile),
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx512, false) => microkernel::avx512::<false>(kc, a, rsa, csa, b, tile),
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx2, true) => microkernel::avx2::<true>(kc, a, 0, 0, b, tile),
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx2, false) => microkernel::avx2::<false>(kc, a, rsa, csa, b, tile),
+            _ => unreachable!("matrixmultiply has no micro-kernel here"),
+        }
+    }
+}
+
+/// Packs `op(A)[i0..i0+mb, l0..l0+kb]` into `⌈mb/MR⌉` panels, panel `q` at `dst + q·MR·kb`,
+/// `panel[l·MR + i] = op(A)_{i0+q·MR+i, l0+l}`, zero-padded to whole panels.
+///
+/// # Safety
+/// The block is inside `op(A)`; `dst` holds `⌈mb/MR⌉·MR·kb` floats.
+unsafe fn pack_a(
+    dst: *mut f32,
+    p: &Problem,
+    i0: usize,
+    mb: usize,
+    l0: usize,
+    kb: usize,
+    mr: usize,
+) {
+    for (q, ib) in (0..mb).step_by(mr).enumerate() {
+        let rows = mr.min(mb - ib);
+        // SAFETY: inside the buffer and the operand (caller).
+        unsafe {
+            let panel = dst.add(q * mr * kb);
+            let src = p.a.offset((i0 + ib) as isize * p.rsa + l0 as isize * p.csa);
+            pack_panel(panel, src, p.rsa, p.csa, rows, mr, kb);
+        }
+    }
+}
+
+/// Packs `op(B)[l0..l0+kb, j0..j0+nb]` into `⌈nb/NR⌉` panels, panel `q` at `dst + q·NR·kb`,
+/// `panel[l·NR + j] = op(B)_{l0+l, j0+q·NR+j}`, zero-padded.
+///
+/// # Safety
+/// The block is inside `op(B)`; `dst` holds `⌈nb/NR⌉·NR·kb` floats.
+unsafe fn pack_b(
+    dst: *mut f32,
+    p: &Problem,
+    l0: usize,
+    kb: usize,
+    j0: usize,
+    nb: usize,
+    nr: usize,
+) {
+    for (q, jb) in (0..nb).step_by(nr).enumerate() {
+        let cols = nr.min(nb - jb);
+        // SAFETY: inside the buffer and the operand (caller).
+        unsafe {
+            let panel = dst.add(q * nr * kb);
+            let src = p.b.offset(l0 as isize * p.rsb + (j0 + jb) as isize * p.csb);
+            // The panel is op(B)ᵀ's block in the A layout: `width` = column index, stride csb.
+            pack_panel(panel, src, p.csb, p.rsb, cols, nr, kb);
+        }
+    }
+}
+
+/// `panel[l·w + i] = src[i·si + l·sl]` for `i < rows`, `l < kb`, and 0 for `rows ≤ i < w`.
+/// Reads along whichever stride is unit, so both layouts stream.
+///
+/// # Safety
+/// `panel` holds `w·kb` floats; the source elements exist.
+#[inline(always)]
+unsafe fn pack_panel(
+    panel: *mut f32,
+    src: *const f32,
+    si: isize,
+    sl: isize,
+    rows: usize,
+    w: usize,
+    kb: usize,
+) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if si == 1 || (sl != 1 && si.abs() <= sl.abs()) {
+            // The panel's rows are contiguous in the source: copy `rows` floats per l.
+            for l in 0..kb {
+                let s = src.offset(l as isize * sl);
+                let d = panel.add(l * w);
+                for i in 0..rows {
+                    *d.add(i) = *s.offset(i as isize * si);
+                }
+                for i in rows..w {
+                    *d.add(i) = 0.0;
+                }
+            }
+        } else {
+            // Each source row is contiguous along l: read it once, write with stride w.
+            for i in 0..rows {
+                let s = src.offset(i as isize * si);
+                for l in 0..kb {
+                    *panel.add(l * w + i) = *s.offset(l as isize * sl);
+                }
+            }
+            for l in 0..kb {
+                for i in rows..w {
+                    *panel.add(l * w + i) = 0.0;
+                }
+            }
+        }
+    }
+}
+
+/// Runs `p` split into `threads` disjoint parts of the output on the current rayon pool (or on
+/// this thread when `threads ≤ 1` or the product is too small to share). Parts are whole register
+/// tiles along the dimension with more tiles.
+///
+/// # Safety
+/// As [`run`].
+pub(super) unsafe fn run_threads(bl: &Blocking, p: Problem, threads: usize) {
+    let (mr, nr) = (bl.mr, bl.nr);
+    let (tm, tn) = (p.m.div_ceil(mr), p.n.div_ceil(nr));
+    // Below ~2 MFLOP a second thread costs more than it saves.
+    if threads <= 1 || p.m * p.n * p.k < 1 << 20 || tm.max(tn) < 2 {
+        // SAFETY: the caller's contract.
+        unsafe { run(bl, p) };
+        return;
+    }
+    let by_rows = tm >= tn;
+    let (tiles, step) = if by_rows { (tm, mr) } else { (tn, nr) };
+    let parts = threads.min(tiles);
+    // SAFETY: the caller's contract; parts are disjoint.
+    unsafe { split(bl, p, by_rows, 0, tiles, parts, step) };
+}
+
+/// Runs tiles `t0..t1` (rows or columns of tiles) as `parts` parts, halving recursively with
+/// `rayon::join`.
+///
+/// # Safety
+/// As [`run`]; the tile range is inside the output.
+unsafe fn split(
+    bl: &Blocking,
+    p: Problem,
+    by_rows: bool,
+    t0: usize,
+    t1: usize,
+    parts: usize,
+    step: usize,
+) {
+    if parts <= 1 {
+        let (lo, hi) = if by_rows {
+            (t0 * step, (t1 * step).min(p.m))
+        } else {
+            (t0 * step, (t1 * step).min(p.n))
+        };
+        let sub = if by_rows { p.part(lo, hi - lo, 0, p.n) } else { p.part(0, p.m, lo, hi - lo) };
+        // SAFETY: the caller's contract; `sub` is inside C.
+        unsafe { run(bl, sub) };
+        return;
+    }
+    let left = parts / 2;
+    let mid = t0 + (t1 - t0) * left / parts;
+    rayon::join(
+        // SAFETY: the two halves cover disjoint tiles of C.
+        || unsafe { split(bl, p, by_rows, t0, mid, left, step) },
+        // SAFETY: as above.
+        || unsafe { split(bl, p, by_rows, mid, t1, parts - left, step) },
+    );
+}
