@@ -437,8 +437,8 @@ fn transfer(
         let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
         Failure {
             reason: format!(
-                "{source}: timed out after {:.1} s (the per-file deadline is {} s; \
-                 {}) with {copied}{of} bytes received",
+                "{source}: timed out after {:.1} s (per-file deadline {} s, see {}) with \
+                 {copied}{of} bytes received",
                 started.elapsed().as_secs_f64(),
                 timeout.as_secs_f64(),
                 crate::TIMEOUT_ENV

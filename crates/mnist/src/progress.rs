@@ -144,7 +144,7 @@ impl Tracker {
                         _ => String::new(),
                     };
                     sink.line(format_args!(
-                        "  {}: {} bytes{of}, {}/s, {:.0} s",
+                        "  {}: {} bytes{of}, {}/s, {:.1} s",
                         self.name,
                         self.bytes,
                         HumanBytes(rate(self.bytes, self.started.elapsed())),

@@ -1,7 +1,8 @@
 //! Loads the real MNIST files from the directory named by `HANDPROP_MNIST_DIR` (CI sets it to
-//! `../shared/data/mnist`) and checks the sanity facts of that directory's README. Without the
-//! variable the test says it skipped and passes. A relative path is taken from the workspace
-//! root (cargo runs tests in the crate directory, but CI's path is relative to the root).
+//! its local copy of the four `.gz` files) and checks known facts about them. The test is
+//! ignored by default (`cargo test -- --include-ignored` runs it) and fails when the variable is
+//! unset or the files are missing. A relative path is taken from the workspace root (cargo runs
+//! tests in the crate directory, but CI's path is relative to the root).
 
 use std::path::PathBuf;
 
@@ -9,23 +10,25 @@ use handprop_mnist::{load, FileSet, Split, PIXEL_SCALE};
 
 const DIR_ENV: &str = "HANDPROP_MNIST_DIR";
 
-fn mnist_dir() -> Option<PathBuf> {
+fn mnist_dir() -> PathBuf {
     match std::env::var_os(DIR_ENV) {
         Some(dir) if !dir.is_empty() => {
             let dir = PathBuf::from(dir);
             let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-            Some(if dir.is_relative() { root.join(dir) } else { dir })
+            if dir.is_relative() {
+                root.join(dir)
+            } else {
+                dir
+            }
         }
-        _ => {
-            eprintln!("skipped: set {DIR_ENV}=/path/to/mnist to load the real files");
-            None
-        }
+        _ => panic!("set {DIR_ENV}=/path/to/mnist (the four .gz files) to run this test"),
     }
 }
 
 #[test]
+#[ignore = "needs HANDPROP_MNIST_DIR"]
 fn real_files_verify_and_match_the_readme() {
-    let Some(dir) = mnist_dir() else { return };
+    let dir = mnist_dir();
     for spec in FileSet::canonical().all() {
         spec.verify_file(&dir.join(&spec.name)).unwrap();
     }
