@@ -39,6 +39,14 @@ impl Activation {
         }
     }
 
+    /// `x = f(x)` in place (evaluation, which keeps `z` and `a` in one buffer); the same
+    /// operations as [`Activation::forward`].
+    pub fn forward_in_place(self, x: &mut [f32]) {
+        match self {
+            Activation::Arctan => handprop_tensor::elementwise::arctan_in_place(x),
+        }
+    }
+
     /// `a = f(z)` and the derivative `d = f′(z)`, element-wise, in one pass (training: the
     /// backward pass then needs only `d`). Every activation can precompute its derivative here
     /// (tanh: `1 − a²`, sigmoid: `a·(1 − a)`, ReLU: `z > 0`), so the layer never needs to know

@@ -1,6 +1,9 @@
 //! One fully connected layer without bias, with cached forward state and hand-written backward.
 
-use handprop_tensor::{gemm_nn, gemm_nt, gemm_tn, Accum, MatMut, MatRef, Matrix};
+use handprop_tensor::elementwise::par_chunks2;
+use handprop_tensor::{
+    try_gemm_nn_threads, try_gemm_nt_threads, try_gemm_tn_threads, Accum, MatMut, MatRef, Matrix,
+};
 
 use crate::{Activation, LayerError};
 
@@ -30,6 +33,8 @@ pub struct Dense {
     rows: usize,
     /// Whether the last forward pass cached `d` (a backward pass needs it).
     has_derivative: bool,
+    /// Threads of the current rayon pool a pass may use (1: the calling thread only).
+    threads: usize,
     z: Matrix,
     a: Matrix,
     d: Matrix,
@@ -74,6 +79,7 @@ impl Dense {
             pass_down,
             rows: 0,
             has_derivative: false,
+            threads: 1,
             z: Matrix::zeros(capacity, outputs),
             a: Matrix::zeros(capacity, outputs),
             d: Matrix::zeros(capacity, outputs),
@@ -90,6 +96,17 @@ impl Dense {
     /// Output width (columns of `W`).
     pub fn outputs(&self) -> usize {
         self.outputs
+    }
+
+    /// Lets the products and element-wise passes use up to `threads` threads of the current rayon
+    /// pool (0 counts as 1). Results are bit-identical for every thread count.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    /// The thread count of [`Dense::set_threads`].
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// Rows of the last forward pass (0 before the first).
@@ -141,13 +158,20 @@ impl Dense {
         let rows = x.rows();
         self.rows = rows;
         self.has_derivative = derivative;
-        gemm_nn(x, w, head_mut(&mut self.z, rows), Accum::Overwrite);
+        let threads = self.threads;
+        try_gemm_nn_threads(x, w, head_mut(&mut self.z, rows), Accum::Overwrite, threads)
+            .map_err(|e| LayerError::Shape(e.0))?;
         let n = rows * self.outputs;
         let (z, a) = (&self.z.as_slice()[..n], &mut self.a.as_mut_slice()[..n]);
+        let act = self.activation;
         if derivative {
-            self.activation.forward_with_derivative(z, a, &mut self.d.as_mut_slice()[..n]);
+            par_chunks2(threads, 1, a, &mut self.d.as_mut_slice()[..n], &|off, a, d| {
+                act.forward_with_derivative(&z[off..off + a.len()], a, d);
+            });
         } else {
-            self.activation.forward(z, a);
+            par_chunks2(threads, 1, a, &mut [], &|off, a, _| {
+                act.forward(&z[off..off + a.len()], a);
+            });
         }
         Ok(head(&self.a, rows))
     }
@@ -195,15 +219,18 @@ impl Dense {
             )));
         }
         let n = rows * self.outputs;
-        Activation::backward(
-            u.as_slice(),
-            &self.d.as_slice()[..n],
-            &mut self.e.as_mut_slice()[..n],
-        );
+        let (u, d) = (u.as_slice(), &self.d.as_slice()[..n]);
+        let threads = self.threads;
+        par_chunks2(threads, 1, &mut self.e.as_mut_slice()[..n], &mut [], &|off, e, _| {
+            let end = off + e.len();
+            Activation::backward(&u[off..end], &d[off..end], e);
+        });
         let e = head(&self.e, rows);
-        gemm_tn(x, e, grad, Accum::Overwrite);
+        let shape = |e: handprop_tensor::ShapeError| LayerError::Shape(e.0);
+        try_gemm_tn_threads(x, e, grad, Accum::Overwrite, threads).map_err(shape)?;
         if self.pass_down {
-            gemm_nt(e, w, head_mut(&mut self.g, rows), Accum::Overwrite);
+            let g = head_mut(&mut self.g, rows);
+            try_gemm_nt_threads(e, w, g, Accum::Overwrite, threads).map_err(shape)?;
         }
         Ok(())
     }

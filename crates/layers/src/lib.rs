@@ -32,5 +32,5 @@ pub use activation::Activation;
 pub use dense::Dense;
 pub use error::LayerError;
 pub use head::GradSeed;
-pub use mlp::Mlp;
+pub use mlp::{Mlp, EVAL_BLOCK_ROWS};
 pub use routing::Routing;

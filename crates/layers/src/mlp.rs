@@ -1,8 +1,8 @@
 //! The network: N dense arctan layers, the softmax head, and routed back-propagation.
 
-use handprop_tensor::elementwise::{argmax_correct, bce_cost, softmax_rows};
+use handprop_tensor::elementwise::{argmax_correct, bce_cost, par_chunks2, softmax_rows};
 use handprop_tensor::init::fill_standard_normal;
-use handprop_tensor::{MatRef, Matrix};
+use handprop_tensor::{try_gemm_nn_threads, Accum, MatMut, MatRef, Matrix};
 
 use crate::dense::{head, head_mut};
 use crate::head::add_row_cost;
@@ -52,6 +52,24 @@ pub struct Mlp {
     delta: Matrix,
     /// Rows of the last training batch.
     rows: usize,
+    /// Threads of the current rayon pool a step or an evaluation may use.
+    threads: usize,
+    /// Evaluation buffers (allocated by the first evaluation, then reused).
+    eval: EvalBuffers,
+    /// Rows of the last evaluation block, if the last forward pass was an evaluation.
+    eval_rows: Option<usize>,
+}
+
+/// Rows an evaluation forwards at once (at least the training batch): large blocks keep the
+/// products at their most efficient shape and pack each weight matrix once per block.
+pub const EVAL_BLOCK_ROWS: usize = 2048;
+
+/// Two ping-pong activation buffers and the probabilities, `rows × widest layer` each.
+#[derive(Debug, Clone, Default)]
+struct EvalBuffers {
+    rows: usize,
+    act: [Vec<f32>; 2],
+    p: Vec<f32>,
 }
 
 impl Mlp {
@@ -108,7 +126,27 @@ impl Mlp {
             p: Matrix::zeros(batch, classes),
             delta: Matrix::zeros(batch, classes),
             rows: 0,
+            threads: 1,
+            eval: EvalBuffers::default(),
+            eval_rows: None,
         })
+    }
+
+    /// Lets a training step and an evaluation use up to `threads` threads of the current rayon
+    /// pool (the global one, or the pool the call runs in via `ThreadPool::install`); 0 counts as
+    /// 1. Every product is split over disjoint output blocks and every element-wise pass over
+    /// disjoint ranges, so **the results are bit-identical for every thread count**. Meant for
+    /// spare cores: when fewer cells remain than cores, give each cell several.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+        for layer in &mut self.layers {
+            layer.set_threads(self.threads);
+        }
+    }
+
+    /// The thread count of [`Mlp::set_threads`] (1 unless set).
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// The widths, input first.
@@ -215,9 +253,14 @@ impl Mlp {
     }
 
     /// Softmax probabilities `p` of the last forward pass (training step or the last evaluation
-    /// chunk).
+    /// block).
     pub fn probabilities(&self) -> MatRef<'_> {
-        head(&self.p, self.layers[0].rows())
+        let classes = self.classes();
+        match self.eval_rows {
+            Some(rows) => MatRef::new(rows, classes, &self.eval.p[..rows * classes])
+                .expect("rows ≤ capacity by construction"),
+            None => head(&self.p, self.layers[0].rows()),
+        }
     }
 
     fn check_input(&self, x: MatRef<'_>) -> Result<(), LayerError> {
@@ -231,18 +274,56 @@ impl Mlp {
         self.widths[self.widths.len() - 1]
     }
 
-    /// Forward pass for `x.rows() ≤ batch` rows, ending with `p = softmax(a_N)`; caches the
-    /// derivatives only when `train`.
-    fn forward(&mut self, x: MatRef<'_>, train: bool) -> Result<(), LayerError> {
+    /// Evaluation forward pass of `x.rows() ≤ block` rows through the evaluation buffers (sized for
+    /// `block` rows on first use, then reused): `a = f(a_prev·W)` per layer, in place, then
+    /// `p = softmax(a_N)`. The same operations as the training forward pass, so the same bits.
+    fn forward_block(&mut self, x: MatRef<'_>, block: usize) -> Result<(), LayerError> {
+        let widest = self.widths[1..].iter().copied().max().unwrap_or(0);
+        let classes = self.classes();
+        let eval = &mut self.eval;
+        if eval.rows < block {
+            // First evaluation (or a larger block): the only allocation of evaluating.
+            eval.rows = block;
+            eval.act = [vec![0.0; block * widest], vec![0.0; block * widest]];
+            eval.p = vec![0.0; block * classes];
+        }
+        let rows = x.rows();
+        let [ping, pong] = &mut eval.act;
+        let (mut prev, mut cur): (&mut Vec<f32>, &mut Vec<f32>) = (ping, pong);
+        let act = self.activation;
+        for (i, w) in self.weights.iter().enumerate() {
+            let (inp, out) = (self.widths[i], self.widths[i + 1]);
+            let input = if i == 0 {
+                x
+            } else {
+                MatRef::new(rows, inp, &prev[..rows * inp]).map_err(|e| LayerError::Shape(e.0))?
+            };
+            let z = MatMut::new(rows, out, &mut cur[..rows * out])
+                .map_err(|e| LayerError::Shape(e.0))?;
+            try_gemm_nn_threads(input, w.view(), z, Accum::Overwrite, self.threads)
+                .map_err(|e| LayerError::Shape(e.0))?;
+            par_chunks2(self.threads, 1, &mut cur[..rows * out], &mut [], &|_, a, _| {
+                act.forward_in_place(a);
+            });
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        let last = MatRef::new(rows, classes, &prev[..rows * classes])
+            .map_err(|e| LayerError::Shape(e.0))?;
+        let p = MatMut::new(rows, classes, &mut eval.p[..rows * classes])
+            .map_err(|e| LayerError::Shape(e.0))?;
+        softmax_rows(last, p);
+        self.eval_rows = Some(rows);
+        Ok(())
+    }
+
+    /// Training forward pass for `x.rows() ≤ batch` rows, caching `z`, `a` and `f′(z)` per
+    /// layer, ending with `p = softmax(a_N)`.
+    fn forward(&mut self, x: MatRef<'_>) -> Result<(), LayerError> {
         let rows = x.rows();
         for i in 0..self.layers.len() {
             let (below, rest) = self.layers.split_at_mut(i);
             let input = if i == 0 { x } else { below[i - 1].output() };
-            if train {
-                rest[0].forward(input, self.weights[i].view())?;
-            } else {
-                rest[0].forward_eval(input, self.weights[i].view())?;
-            }
+            rest[0].forward(input, self.weights[i].view())?;
         }
         let last = self.layers.last().expect("at least one layer");
         softmax_rows(last.output(), head_mut(&mut self.p, rows));
@@ -278,7 +359,8 @@ impl Mlp {
             return Err(LayerError::BatchTooLarge { rows, capacity: self.batch });
         }
         self.rows = rows;
-        self.forward(x, true)?;
+        self.eval_rows = None;
+        self.forward(x)?;
         let m = rows * classes;
         let p = &self.p.as_slice()[..m];
         let cost = bce_cost(p, y_onehot.as_slice());
@@ -307,16 +389,18 @@ impl Mlp {
     }
 
     /// Number of rows of `x` whose argmax of `p = softmax(a_N)` (first maximum on ties) equals
-    /// the label. Forward only, in chunks of the construction batch (the last chunk may be
-    /// partial), with no allocation. Overwrites the forward caches, not the gradients.
+    /// the label. Forward only, in blocks of `max(batch, EVAL_BLOCK_ROWS)` rows (the last block may
+    /// be partial) through evaluation buffers that the first call allocates and later calls reuse
+    /// (no allocation after that). Leaves the training caches and the gradients untouched;
+    /// [`Mlp::probabilities`] then shows the last block's `p`.
     pub fn count_correct(&mut self, x: MatRef<'_>, labels: &[u8]) -> Result<usize, LayerError> {
         self.cost_and_correct(x, labels).map(|(_, correct)| correct)
     }
 
     /// The study's cost `C` summed over all rows of `x` (each term and the sum in f64, the same
     /// operations in the same order as the tensor crate's `bce_cost_f64` on one-hot targets) and
-    /// the number of correct argmax predictions, forward only in chunks of the construction
-    /// batch. Labels are class indices; they must be below the number of classes.
+    /// the number of correct argmax predictions, forward only in blocks as
+    /// [`Mlp::count_correct`]. Labels are class indices; they must be below the number of classes.
     pub fn cost_and_correct(
         &mut self,
         x: MatRef<'_>,
@@ -330,14 +414,15 @@ impl Mlp {
         if let Some(row) = labels.iter().position(|&l| usize::from(l) >= classes) {
             return Err(LayerError::LabelOutOfRange { row, label: labels[row], classes });
         }
+        let block = self.batch.max(EVAL_BLOCK_ROWS);
         let mut cost = 0.0f64;
         let mut correct = 0;
         let mut start = 0;
         while start < x.rows() {
-            let rows = self.batch.min(x.rows() - start);
+            let rows = block.min(x.rows() - start);
             let chunk_labels = &labels[start..start + rows];
-            self.forward(x.rows_range(start, rows), false)?;
-            let p = head(&self.p, rows);
+            self.forward_block(x.rows_range(start, rows), block)?;
+            let p = self.probabilities();
             correct += argmax_correct(p, chunk_labels);
             for (row, &label) in p.as_slice().chunks_exact(classes).zip(chunk_labels) {
                 add_row_cost(&mut cost, row, usize::from(label));

@@ -54,6 +54,14 @@ fn filled(rows: usize, cols: usize, stream: u64) -> Matrix {
 
 #[test]
 fn steady_state_steps_and_evaluations_allocate_nothing() {
+    // Positive control: the counter sees allocations (a vector, and a new network's buffers), so
+    // the zeros below mean "nothing allocated", not "the counter is not wired up".
+    let (_, n) = count(|| std::hint::black_box(vec![0u8; 64]));
+    assert!(n >= 1, "the counting allocator saw nothing");
+    let (_, n) = count(|| {
+        Mlp::new(&[4, 3, 2], 2, Activation::Arctan, GradSeed::Manual, Routing::Standard).unwrap()
+    });
+    assert!(n >= 3, "building a network allocated only {n} times");
     let widths = [20, 16, 16, 16, 16, 10];
     let batch = 8;
     let x = filled(batch, widths[0], 100);
@@ -76,6 +84,9 @@ fn steady_state_steps_and_evaluations_allocate_nothing() {
         for seed in [GradSeed::Manual, GradSeed::Exact] {
             let mut mlp = Mlp::new(&widths, batch, Activation::Arctan, seed, routing).unwrap();
             mlp.init_normal(&mut stream_rng(1, 0));
+            // The first evaluation allocates its block buffers (a positive control too).
+            let (_, n) = count(|| mlp.count_correct(x_eval.view(), &labels_eval).unwrap());
+            assert!(n >= 1, "the first evaluation allocated nothing: are its buffers there?");
             // Warm-up: whatever lazily initialises (CPU feature detection and the packing buffer
             // of the products) does so here.
             mlp.train_batch(x.view(), y.view(), 0).unwrap();

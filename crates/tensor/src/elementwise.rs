@@ -5,8 +5,8 @@
 //!
 //! # Speed and determinism
 //! The slice kernels are written branch-free so that LLVM vectorises them. On x86-64 the same
-//! source is compiled twice, for the baseline (SSE2) and with AVX2 enabled, and the AVX2 copy is
-//! chosen at run time when the CPU has it. Both copies execute the same IEEE-754 operations in the
+//! source is compiled three times, for the baseline (SSE2), with AVX2 and with AVX-512F enabled,
+//! and the widest copy the CPU runs is chosen at run time (16 lanes instead of 8 on AVX-512 CPUs). Both copies execute the same IEEE-754 operations in the
 //! same order (Rust never contracts `a*b + c` into a fused multiply-add, and no `mul_add` is used),
 //! so the results are bit-identical on every machine; only the vector width differs.
 //!
@@ -90,15 +90,27 @@ fn atan_f32(z: f32) -> f32 {
     r.copysign(z)
 }
 
-/// Generates a public slice kernel that runs an `#[inline(always)]` body compiled with AVX2 when
-/// the CPU has it, and the baseline build otherwise. The two copies are the same IEEE operations,
-/// so they give bit-identical results.
+/// Generates a public slice kernel that runs an `#[inline(always)]` body compiled with AVX-512F or
+/// AVX2 when the CPU has it, and the baseline build otherwise. The copies are the same IEEE
+/// operations (no contraction into FMA), so they give bit-identical results.
 macro_rules! dispatch {
     ($(#[$doc:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $body:ident;) => {
         $(#[$doc])*
         pub fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
+                /// The body compiled with AVX-512F enabled.
+                ///
+                /// # Safety
+                /// The CPU must support AVX-512F.
+                #[target_feature(enable = "avx512f")]
+                unsafe fn avx512($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: AVX-512F support was just detected.
+                    return unsafe { avx512($($arg),*) };
+                }
                 /// The body compiled with AVX2 enabled.
                 ///
                 /// # Safety
@@ -131,6 +143,19 @@ dispatch! {
     /// # Panics
     /// If the lengths differ.
     pub fn arctan(z: &[f32], a: &mut [f32]) => arctan_body;
+}
+
+#[inline(always)]
+fn arctan_in_place_body(x: &mut [f32]) {
+    for x in x.iter_mut() {
+        *x = atan_f32(*x);
+    }
+}
+
+dispatch! {
+    /// `x = arctan(x)` in place, element-wise, the same operations as [`arctan`] (evaluation
+    /// reuses one buffer for `z` and `a`).
+    pub fn arctan_in_place(x: &mut [f32]) => arctan_in_place_body;
 }
 
 #[inline(always)]
@@ -309,6 +334,45 @@ dispatch! {
     /// # Panics
     /// If the lengths differ.
     pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) => axpy_body;
+}
+
+/// Runs `f(offset, a_part, b_part)` over `a` and `b` cut at the same points into up to `threads`
+/// parts of whole `grain`-element units, on the current rayon pool (on this thread when
+/// `threads ≤ 1` or there is less than one part of work each). `b` may be empty (then every part
+/// gets an empty `b`); otherwise it must be as long as `a`. Element-wise kernels give the same
+/// bits however they are cut.
+///
+/// # Panics
+/// If `b` is neither empty nor as long as `a`.
+pub fn par_chunks2<F>(threads: usize, grain: usize, a: &mut [f32], b: &mut [f32], f: &F)
+where
+    F: Fn(usize, &mut [f32], &mut [f32]) + Sync,
+{
+    assert!(b.is_empty() || b.len() == a.len(), "par_chunks2: a and b differ in length");
+    let grain = grain.max(1);
+    // Below ~64k elements a second thread costs more than it saves.
+    let units = a.len().div_ceil(grain);
+    let parts = threads.min(units).min(a.len() / 65_536 + 1).max(1);
+    split2(parts, grain, 0, a, b, f);
+}
+
+fn split2<F>(parts: usize, grain: usize, offset: usize, a: &mut [f32], b: &mut [f32], f: &F)
+where
+    F: Fn(usize, &mut [f32], &mut [f32]) + Sync,
+{
+    if parts <= 1 {
+        f(offset, a, b);
+        return;
+    }
+    let left = parts / 2;
+    let units = a.len().div_ceil(grain);
+    let mid = (units * left / parts * grain).min(a.len());
+    let (a0, a1) = a.split_at_mut(mid);
+    let (b0, b1) = if b.is_empty() { (&mut [][..], &mut [][..]) } else { b.split_at_mut(mid) };
+    rayon::join(
+        || split2(left, grain, offset, a0, b0, f),
+        || split2(parts - left, grain, offset + mid, a1, b1, f),
+    );
 }
 
 #[cfg(test)]

@@ -78,6 +78,12 @@ impl Case {
 
 #[test]
 fn steady_state_products_allocate_nothing() {
+    // Positive control: the counter sees an allocation made right here (so a zero below means
+    // "nothing allocated", not "the counter is not wired up").
+    let before = ALLOCS.load(Ordering::SeqCst);
+    let v = std::hint::black_box(vec![1.0f32; 100]);
+    assert!(ALLOCS.load(Ordering::SeqCst) - before >= 1, "the counting allocator saw nothing");
+    drop(v);
     // Odd sizes, vectors, tall and wide products, a small layer (batch 64 of 784 pixels into 100
     // units) and its 10-column output layer, so that every packing and blocking path runs.
     let shapes = [

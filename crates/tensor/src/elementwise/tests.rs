@@ -276,3 +276,40 @@ fn hadamard_and_axpy() {
 fn arctan_length_mismatch_panics() {
     arctan(&[1.0, 2.0], &mut [0.0]);
 }
+
+#[test]
+fn arctan_in_place_matches_arctan_bit_for_bit() {
+    let z: Vec<f32> = (0..5000).map(|i| (i as f32 - 2500.0) * 0.013).collect();
+    let mut a = vec![0.0; z.len()];
+    arctan(&z, &mut a);
+    let mut x = z.clone();
+    arctan_in_place(&mut x);
+    assert!(x.iter().zip(&a).all(|(x, a)| x.to_bits() == a.to_bits()));
+}
+
+#[test]
+fn par_chunks2_covers_everything_once_for_any_thread_count() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+    let z: Vec<f32> = (0..300_001).map(|i| (i % 977) as f32 * 0.01 - 4.0).collect();
+    let mut want_a = vec![0.0; z.len()];
+    let mut want_d = vec![0.0; z.len()];
+    arctan_with_derivative(&z, &mut want_a, &mut want_d);
+    for threads in [1, 2, 3, 8] {
+        let (mut a, mut d) = (vec![f32::NAN; z.len()], vec![f32::NAN; z.len()]);
+        pool.install(|| {
+            par_chunks2(threads, 10, &mut a, &mut d, &|off, a, d| {
+                arctan_with_derivative(&z[off..off + a.len()], a, d);
+            })
+        });
+        assert!(a.iter().zip(&want_a).all(|(x, y)| x.to_bits() == y.to_bits()), "{threads}");
+        assert!(d.iter().zip(&want_d).all(|(x, y)| x.to_bits() == y.to_bits()), "{threads}");
+        let mut only = vec![0.0f32; 1000];
+        par_chunks2(threads, 7, &mut only, &mut [], &|off, a, b| {
+            assert!(b.is_empty());
+            for (i, v) in a.iter_mut().enumerate() {
+                *v = (off + i) as f32;
+            }
+        });
+        assert!(only.iter().enumerate().all(|(i, &v)| v == i as f32));
+    }
+}
