@@ -61,6 +61,10 @@ pub struct TrialAnalysis {
     pub diverged: Vec<(u32, usize, u32)>,
     /// Per-metric statistics.
     pub metrics: [MetricSummary; 3],
+    /// Cases whose results coincide bit for bit with a lower-numbered case in every experiment
+    /// (final values, divergence, and every per-epoch value): (case, the lowest case it equals).
+    /// Their curves lie exactly on top of each other, so the report says so.
+    pub coincide: Vec<(usize, usize)>,
 }
 
 impl TrialAnalysis {
@@ -141,7 +145,63 @@ pub fn analyse_trial(data: &ResultsData, info: &TrialInfo) -> Option<TrialAnalys
     let metrics =
         Metric::ALL.map(|m| summarise_metric(m, &cases, &values[m.index()], &wins[m.index()]));
 
-    Some(TrialAnalysis { info: info.clone(), experiments, cases, winners, wins, diverged, metrics })
+    let coincide = coinciding_cases(data, info.trial, &experiments, &cases);
+    Some(TrialAnalysis {
+        info: info.clone(),
+        experiments,
+        cases,
+        winners,
+        wins,
+        diverged,
+        metrics,
+        coincide,
+    })
+}
+
+/// Whether cases `a` and `b` of `trial` give bit-identical results in every experiment: the same
+/// divergence flag, epochs run, final values and per-epoch series (compared as bit patterns, so
+/// two NaNs of the same pattern are equal and 0 differs from -0).
+fn same_results(data: &ResultsData, trial: u32, experiments: &[u32], a: usize, b: usize) -> bool {
+    let bits = |v: &[(u32, f64)]| v.iter().map(|(e, x)| (*e, x.to_bits())).collect::<Vec<_>>();
+    experiments.iter().all(|&e| {
+        let cell = |c: usize| {
+            data.finals.iter().find(|r| r.trial == trial && r.experiment == e && r.case == c)
+        };
+        let (Some(x), Some(y)) = (cell(a), cell(b)) else { return false };
+        let finals_equal = x.diverged == y.diverged
+            && x.epochs_run == y.epochs_run
+            && x.values.iter().zip(&y.values).all(|(p, q)| p.to_bits() == q.to_bits());
+        let series = |c: usize| data.series.get(&(trial, e, c));
+        let series_equal = match (series(a), series(b)) {
+            (Some(sa), Some(sb)) => sa.iter().zip(sb).all(|(p, q)| bits(p) == bits(q)),
+            (None, None) => true,
+            _ => false,
+        };
+        finals_equal && series_equal
+    })
+}
+
+/// The cases that coincide bit for bit with a lower-numbered case (see
+/// [`TrialAnalysis::coincide`]), each paired with the lowest case it equals.
+pub fn coinciding_cases(
+    data: &ResultsData,
+    trial: u32,
+    experiments: &[u32],
+    cases: &[usize],
+) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (j, &b) in cases.iter().enumerate() {
+        // Compare with the representatives only: a case equal to C7 is reported as ≡ C7 even if
+        // it also equals C14, which itself is ≡ C7.
+        if let Some(&a) = cases[..j]
+            .iter()
+            .filter(|a| !out.iter().any(|(dup, _)| dup == *a))
+            .find(|&&a| same_results(data, trial, experiments, a, b))
+        {
+            out.push((b, a));
+        }
+    }
+    out
 }
 
 /// Per-case statistics of one metric: `values[e][i]` is the usable final value of case `cases[i]`

@@ -1,10 +1,14 @@
-//! Reading a results directory (the runner's merged tables, see `notes/results-contract.md`).
+//! Reading a results directory (the runner's merged tables; each file and column is listed in
+//! `docs/report.md`).
 //!
 //! Only the merged tables are read, never `cells/`, so the report works on any results directory,
 //! including one merged from Slurm shards. Required: `cases.csv`, `trials.csv`, `final.csv`,
 //! `metrics.csv`. Optional: `run.json`, `config.toml` (shown verbatim), `timing.csv` (per-epoch wall
 //! times, summed per cell when `final.csv` has no `wall_s`), `frequency.csv` (cross-checked against
 //! the winners the report recomputes from `final.csv`).
+//!
+//! Tables are read by header name: extra columns are tolerated (and, in `cases.csv`, kept as the
+//! case's parameters), so a newer runner's tables still load.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -61,8 +65,8 @@ impl Metric {
         }
     }
 
-    /// The study's bar-chart title for this criterion over `n` experiments (spec §8; the study
-    /// called its experiments "trials").
+    /// The study's bar-chart title for this criterion over `n` experiments (`docs/study.md`,
+    /// "Winners"; the study called its experiments "trials").
     pub fn study_title(self, n: usize) -> String {
         match self {
             Metric::Cost => format!("Frequency of Lowest Cost among total of {n} trials"),
@@ -101,6 +105,58 @@ pub struct CaseInfo {
     pub label: String,
     /// Its chart colour.
     pub colour: Rgb,
+    /// Hand-made back-propagation or a TF1 optimizer on the exact gradient.
+    pub group: Group,
+    /// The `gradient` column as written (`manual`, `exact`), empty if absent.
+    pub gradient: String,
+    /// Every other column of `cases.csv` (routing, rule and noise parameters), in header order,
+    /// with empty values left out and numbers in their shortest f32 form.
+    pub params: Vec<(String, String)>,
+}
+
+/// The study's central split of the 17 cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Group {
+    /// Hand-made back-propagation (C0–C6 in the study): the manual gradient seed δ = p − y and the
+    /// study's own rules (gradient noise, dilated routing, per-layer Adam).
+    HandMade,
+    /// TF1's ten optimizers on the exact gradient of the cost (C7–C16 in the study).
+    Tf1,
+}
+
+impl Group {
+    /// Both groups in report order.
+    pub const ALL: [Group; 2] = [Group::HandMade, Group::Tf1];
+
+    /// The `group` value of `cases.csv` and `summary.csv`: `hand-made` or `tf1`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::HandMade => "hand-made",
+            Group::Tf1 => "tf1",
+        }
+    }
+
+    /// A short label for tables and legends.
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::HandMade => "hand-made back-prop",
+            Group::Tf1 => "TF1 optimizer, exact gradient",
+        }
+    }
+
+    /// The group of a `gradient` value: `manual` → hand-made, `exact` → TF1.
+    pub fn from_gradient(s: &str) -> Option<Group> {
+        match s {
+            "manual" => Some(Group::HandMade),
+            "exact" => Some(Group::Tf1),
+            _ => None,
+        }
+    }
+
+    /// The group of a `group` value.
+    pub fn from_name(s: &str) -> Option<Group> {
+        Group::ALL.into_iter().find(|g| g.name() == s)
+    }
 }
 
 /// A trial as listed in `trials.csv`.
@@ -171,6 +227,30 @@ pub struct RunInfo {
     pub cpu_seconds: Option<f64>,
     /// Threads used.
     pub threads: Option<u64>,
+    /// Sum of the cells' epoch wall times: the run's compute, whichever invocation did it.
+    pub cell_seconds: Option<f64>,
+    /// Every `run` and `merge` invocation that wrote into the directory, oldest first.
+    #[serde(default)]
+    pub invocations: Vec<Invocation>,
+}
+
+/// One invocation of the runner on a results directory (`run.json`'s `invocations`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Invocation {
+    /// `run` or `merge`.
+    pub command: Option<String>,
+    /// Start time, RFC 3339 UTC.
+    pub started: Option<String>,
+    /// The shard it ran, `K/N`.
+    pub shard: Option<String>,
+    /// Worker threads.
+    pub threads: Option<u64>,
+    /// Cells it computed (0 for a merge or a no-op re-run).
+    pub cells_computed: Option<u64>,
+    /// Its wall time in seconds.
+    pub wall_seconds: Option<f64>,
+    /// Its CPU time in seconds.
+    pub cpu_seconds: Option<f64>,
 }
 
 /// Per-epoch values of one cell: for each metric, (epoch, value) sorted by epoch.
@@ -193,11 +273,16 @@ pub struct ResultsData {
     pub run: Option<RunInfo>,
     /// `config.toml` verbatim, if present.
     pub config_toml: Option<String>,
+    /// `config.toml` parsed, if present and valid TOML.
+    pub config: Option<toml::Table>,
+    /// Why `config.toml` could not be parsed, if it could not (the report warns and goes on: the
+    /// scale of the run is then judged from `trials.csv` alone).
+    pub config_error: Option<String>,
     /// Win counts from `frequency.csv` by (trial, metric, case), if present.
     pub frequency: Option<HashMap<(u32, Metric, usize), u64>>,
 }
 
-/// The matplotlib colours of spec §8 for cases 0..16, as hex, for results without a colour column.
+/// The study's matplotlib colours for cases 0..16, as hex, for results without a colour column.
 /// tab:* are matplotlib's Tableau palette; the others are CSS4 named colours.
 pub const SPEC_COLOURS: [(&str, &str); 17] = [
     ("tab:green", "#2ca02c"),
@@ -238,6 +323,15 @@ fn read_table<T: DeserializeOwned>(
     required: &[&str],
     what: &str,
 ) -> Result<Vec<(u64, T)>, ReportError> {
+    read_table_with_header(path, required, what).map(|(_, rows)| rows)
+}
+
+/// [`read_table`], also returning the header.
+fn read_table_with_header<T: DeserializeOwned>(
+    path: &Path,
+    required: &[&str],
+    what: &str,
+) -> Result<(Vec<String>, Vec<(u64, T)>), ReportError> {
     if !path.exists() {
         return Err(ReportError::MissingFile { path: path.to_path_buf(), what: what.to_string() });
     }
@@ -275,7 +369,89 @@ fn read_table<T: DeserializeOwned>(
         let row: T = rec.deserialize(Some(&headers)).map_err(|e| csv_err(line, &e))?;
         rows.push((line, row));
     }
-    Ok(rows)
+    Ok((headers.iter().map(String::from).collect(), rows))
+}
+
+/// Columns of `cases.csv` that are not parameters.
+const CASE_COLUMNS: [&str; 5] = ["case", "label", "colour", "group", "gradient"];
+
+/// Reads `cases.csv` by header name: `case`, `label`, optional `colour`, `group` (or, when absent,
+/// derived from `gradient`), and every further column as a parameter.
+fn read_cases(path: &Path) -> Result<BTreeMap<usize, CaseInfo>, ReportError> {
+    let invalid =
+        |line: u64, field: &'static str, value: &str, reason: &str| ReportError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            field,
+            value: value.to_string(),
+            reason: reason.to_string(),
+        };
+    let (header, rows) = read_table_with_header::<HashMap<String, String>>(
+        path,
+        &["case", "label"],
+        "the case labels, groups and colours",
+    )?;
+    if !header.iter().any(|h| h == "group" || h == "gradient") {
+        return Err(ReportError::Csv {
+            path: path.to_path_buf(),
+            line: 1,
+            message: format!(
+                "needs a `group` (hand-made/tf1) or a `gradient` (manual/exact) column (header is `{}`)",
+                header.join(",")
+            ),
+        });
+    }
+    let mut cases = BTreeMap::new();
+    for (line, r) in rows {
+        let get = |k: &str| r.get(k).map(|v| v.trim()).unwrap_or("");
+        let case: usize = get("case")
+            .parse()
+            .map_err(|_| invalid(line, "case", get("case"), "expected a case number"))?;
+        let colour_text = get("colour");
+        let colour = if colour_text.is_empty() {
+            // No colour given: fall back to the study's colour for that case, if it has one.
+            SPEC_COLOURS.get(case).and_then(|(_, h)| parse_colour(h)).unwrap_or((0x44, 0x44, 0x44))
+        } else {
+            parse_colour(colour_text)
+                .ok_or_else(|| invalid(line, "colour", colour_text, "expected #rrggbb"))?
+        };
+        let gradient = get("gradient").to_string();
+        let group = match get("group") {
+            "" => Group::from_gradient(&gradient).ok_or_else(|| {
+                invalid(line, "gradient", &gradient, "expected manual or exact (no group column)")
+            })?,
+            g => Group::from_name(g)
+                .ok_or_else(|| invalid(line, "group", g, "expected hand-made or tf1"))?,
+        };
+        let params = header
+            .iter()
+            .filter(|h| !CASE_COLUMNS.contains(&h.as_str()))
+            .filter_map(|h| {
+                let v = get(h);
+                (!v.is_empty()).then(|| (h.clone(), param_text(v)))
+            })
+            .collect();
+        if cases.contains_key(&case) {
+            return Err(invalid(line, "case", &case.to_string(), "listed twice"));
+        }
+        let label = get("label").to_string();
+        cases.insert(case, CaseInfo { case, label, colour, group, gradient, params });
+    }
+    if cases.is_empty() {
+        return Err(ReportError::Empty {
+            path: path.to_path_buf(),
+            what: "no cases listed".into(),
+        });
+    }
+    Ok(cases)
+}
+
+/// A parameter cell as shown: a float in its shortest f32 form, anything else as written.
+fn param_text(v: &str) -> String {
+    match v.parse::<f64>() {
+        Ok(x) if v.contains(['.', 'e', 'E']) => crate::fmt::param(x),
+        _ => v.to_string(),
+    }
 }
 
 fn de_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
@@ -285,14 +461,6 @@ fn de_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         "1" | "true" | "True" => Ok(true),
         other => Err(serde::de::Error::custom(format!("expected 0/1 for a flag, got {other:?}"))),
     }
-}
-
-#[derive(Deserialize)]
-struct CaseCsv {
-    case: usize,
-    label: String,
-    #[serde(default)]
-    colour: String,
 }
 
 #[derive(Deserialize)]
@@ -355,29 +523,7 @@ impl ResultsData {
         };
 
         let path = dir.join("cases.csv");
-        let mut cases = BTreeMap::new();
-        for (line, r) in
-            read_table::<CaseCsv>(&path, &["case", "label"], "the case labels and colours")?
-        {
-            let colour = if r.colour.trim().is_empty() {
-                // No colour given: fall back to the study's colour for that case, if it has one.
-                SPEC_COLOURS
-                    .get(r.case)
-                    .and_then(|(_, h)| parse_colour(h))
-                    .unwrap_or((0x44, 0x44, 0x44))
-            } else {
-                parse_colour(&r.colour).ok_or_else(|| {
-                    invalid(&path, line, "colour", r.colour.clone(), "expected #rrggbb")
-                })?
-            };
-            if cases.contains_key(&r.case) {
-                return Err(invalid(&path, line, "case", r.case.to_string(), "listed twice"));
-            }
-            cases.insert(r.case, CaseInfo { case: r.case, label: r.label, colour });
-        }
-        if cases.is_empty() {
-            return Err(ReportError::Empty { path, what: "no cases listed".into() });
-        }
+        let cases = read_cases(&path)?;
 
         let path = dir.join("trials.csv");
         let mut trials = BTreeMap::new();
@@ -524,6 +670,11 @@ impl ResultsData {
         } else {
             None
         };
+        let (config, config_error) = match config_toml.as_deref().map(str::parse::<toml::Table>) {
+            None => (None, None),
+            Some(Ok(t)) => (Some(t), None),
+            Some(Err(e)) => (None, Some(format!("{}: {}", path.display(), e.message().trim_end()))),
+        };
 
         let path = dir.join("frequency.csv");
         let frequency = if path.exists() {
@@ -557,6 +708,8 @@ impl ResultsData {
             series,
             run,
             config_toml,
+            config,
+            config_error,
             frequency,
         })
     }

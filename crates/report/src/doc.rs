@@ -15,6 +15,21 @@ pub enum Block {
     Pre(String),
     /// A collapsible section (a plain section in Markdown).
     Details(String, Vec<Block>),
+    /// A bulleted list of plain-text items.
+    List(Vec<String>),
+    /// A highlighted notice (a quote block in Markdown, a framed box in HTML).
+    Banner(String),
+    /// A paragraph of text runs, some of them links.
+    Rich(Vec<Inline>),
+}
+
+/// A run of text inside [`Block::Rich`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inline {
+    /// Plain text.
+    Text(String),
+    /// A link: text and target URL.
+    Link(String, String),
 }
 
 /// Renders blocks as GitHub-flavoured Markdown.
@@ -73,6 +88,24 @@ fn md_block(out: &mut String, b: &Block) {
                 md_block(out, b);
             }
         }
+        Block::List(items) => {
+            for i in items {
+                out.push_str(&format!("- {}\n", i.replace('\n', " ")));
+            }
+            out.push('\n');
+        }
+        Block::Banner(text) => {
+            out.push_str(&format!("> **{}**\n\n", text.replace('\n', " ")));
+        }
+        Block::Rich(runs) => {
+            for r in runs {
+                match r {
+                    Inline::Text(t) => out.push_str(t),
+                    Inline::Link(t, url) => out.push_str(&format!("[{t}]({url})")),
+                }
+            }
+            out.push_str("\n\n");
+        }
     }
 }
 
@@ -117,7 +150,9 @@ th,td{border:1px solid #bbb;padding:3px 7px;text-align:left;vertical-align:top}\
 th{background:#eee}tr:nth-child(even) td{background:#fafafa}\
 figure{margin:12px 0}img{width:100%;max-width:1400px;height:auto;border:1px solid #ddd}\
 figcaption{font-size:13px;color:#444}pre{background:#f4f4f4;padding:8px;overflow:auto;font-size:12px}\
-details{margin:8px 0}summary{cursor:pointer;font-weight:bold}";
+details{margin:8px 0}summary{cursor:pointer;font-weight:bold}\
+.banner{border:2px solid #b8860b;background:#fff8e1;padding:10px 14px;margin:12px 0;font-weight:bold}\
+li{margin:6px 0}";
 
 /// Renders blocks as one self-contained HTML page: inline CSS, charts as `data:` URIs, no external
 /// references of any kind.
@@ -169,6 +204,29 @@ fn html_block(out: &mut String, b: &Block) {
                 html_block(out, b);
             }
             out.push_str("</details>\n");
+        }
+        Block::List(items) => {
+            out.push_str("<ul>\n");
+            for i in items {
+                out.push_str(&format!("<li>{}</li>\n", escape(i)));
+            }
+            out.push_str("</ul>\n");
+        }
+        Block::Banner(text) => {
+            out.push_str(&format!("<div class=\"banner\">{}</div>\n", escape(text)));
+        }
+        Block::Rich(runs) => {
+            out.push_str("<p>");
+            for r in runs {
+                match r {
+                    Inline::Text(t) => out.push_str(&escape(t)),
+                    // A plain hyperlink: nothing is loaded from it, the page stays self-contained.
+                    Inline::Link(t, url) => {
+                        out.push_str(&format!("<a href=\"{}\">{}</a>", escape(url), escape(t)))
+                    }
+                }
+            }
+            out.push_str("</p>\n");
         }
     }
 }

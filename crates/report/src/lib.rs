@@ -16,10 +16,13 @@
 //! lowest case number; diverged cells never win) and checked against `frequency.csv` when present.
 
 pub mod analysis;
+pub mod answer;
 pub mod charts;
+mod curves;
 pub mod data;
 pub mod doc;
 mod error;
+pub mod fmt;
 pub mod published;
 mod render;
 pub mod stats;

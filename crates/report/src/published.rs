@@ -1,7 +1,48 @@
-//! The win shares the 2018 study published (spec §9), kept as data to set beside a run's own.
+//! The 2018 study as data: its settings (to tell a faithful run from a scaled one) and the win
+//! shares it published (to set beside a run's own). `docs/study.md` describes the study.
 
-/// Where the numbers come from.
-pub const SOURCE: &str = "J. D. Seo, \"Outperforming TensorFlow's Default Auto Differentiation Optimizers, with Interactive Code [Manual Back Prop with TF]\" (March 2018), as transcribed in the project's spec §9 (10 experiments per trial, 801 epochs)";
+/// The original post's title.
+pub const TITLE: &str = "Outperforming TensorFlow's Default Auto Differentiation Optimizers, with Interactive Code [Manual Back Prop with TF]";
+/// Its author and date.
+pub const AUTHOR_DATE: &str = "J. D. Seo, Towards Data Science (Medium), March 2018";
+/// Where the post is published.
+pub const URL: &str = "https://towardsdatascience.com/outperforming-tensorflows-default-auto-differentiation-optimizers-with-interactive-code-manual-e587a82d340e";
+/// The author's public scripts (the experiment's code is in the folder `J_tensor_flow/`).
+pub const SCRIPTS: &str = "https://github.com/JaeDukSeo/Personal_Daily_NeuralNetwork_Practice";
+
+/// Where the published shares come from.
+pub const SOURCE: &str = "J. D. Seo, \"Outperforming TensorFlow's Default Auto Differentiation Optimizers, with Interactive Code [Manual Back Prop with TF]\", March 2018, the win-frequency charts of its four trials (10 experiments per trial, 801 epochs), transcribed in docs/study.md";
+
+/// The study's settings: what `configs/paper.toml` runs. A run that differs in any of them is a
+/// scaled profile and cannot reproduce the study's numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StudySettings {
+    /// (η, H) of trials 1..4.
+    pub trials: [(f64, u64); 4],
+    /// Experiments per trial.
+    pub experiments: u32,
+    /// Epochs per cell.
+    pub epochs: u32,
+    /// Batch size.
+    pub batch: u64,
+    /// Training images (the TF1 split: the last 55,000 of the 60,000).
+    pub train_images: u64,
+    /// Test images.
+    pub test_images: u64,
+    /// Cases.
+    pub cases: usize,
+}
+
+/// The faithful study.
+pub const STUDY: StudySettings = StudySettings {
+    trials: [(0.001, 1024), (0.0025, 824), (0.001, 824), (0.0025, 1024)],
+    experiments: 10,
+    epochs: 801,
+    batch: 1000,
+    train_images: 55_000,
+    test_images: 10_000,
+    cases: 17,
+};
 
 /// The study's published shares of one trial.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,7 +60,7 @@ pub struct PublishedTrial {
     pub remark: &'static str,
 }
 
-/// Spec §9, verbatim.
+/// The shares the study published, per trial, as printed (`docs/study.md`, "What the study found").
 pub const PUBLISHED: [PublishedTrial; 4] = [
     PublishedTrial {
         trial: 1,

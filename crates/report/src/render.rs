@@ -1,37 +1,16 @@
-//! Building the charts, `summary.csv` and the report document from the loaded results.
+//! Building the report document and `summary.csv` from the loaded results: the answer first,
+//! then the run, then one section per trial.
 
-use std::collections::BTreeMap;
-
-use crate::analysis::{self, TrialAnalysis};
-use crate::charts::{self, Chart, LegendEntry, Line, Plot};
+use crate::analysis::{self, TrialAnalysis, ALPHA};
+use crate::answer::{self, criterion_title, short_group};
+use crate::charts::{self, Chart};
+use crate::curves::{self, Source};
 use crate::data::{Metric, ResultsData};
-use crate::doc::{self, Block};
+use crate::doc::{self, Block, Inline};
 use crate::error::ReportError;
+use crate::fmt::{csv_num, num, param, shorten_toml_floats};
 use crate::published;
-use crate::{ReportOptions, ReportSummary};
-
-/// Formats a number for tables: 4 significant-ish digits, scientific for very large or small
-/// magnitudes, "–" for NaN.
-pub(crate) fn num(v: f64) -> String {
-    if v.is_nan() {
-        "–".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "inf" } else { "-inf" }.into()
-    } else if v != 0.0 && (v.abs() >= 1e5 || v.abs() < 1e-3) {
-        format!("{v:.3e}")
-    } else {
-        format!("{v:.4}")
-    }
-}
-
-/// Like [`num`] but an empty string for NaN (CSV cells).
-fn csv_num(v: f64) -> String {
-    if v.is_nan() {
-        String::new()
-    } else {
-        format!("{v}")
-    }
-}
+use crate::{stats, ReportOptions, ReportSummary};
 
 fn pct(wins: usize, n: usize) -> String {
     if n == 0 {
@@ -41,50 +20,39 @@ fn pct(wins: usize, n: usize) -> String {
     }
 }
 
-/// A chart drawn and ready to be placed in the document.
-struct Drawn {
-    title: String,
-    rel: String,
-    svg: String,
+fn secs(s: f64) -> String {
+    if s >= 3600.0 {
+        format!("{s:.0} s ({:.1} h)", s / 3600.0)
+    } else {
+        format!("{s:.1} s")
+    }
 }
 
 struct Ctx<'a> {
-    data: &'a ResultsData,
+    src: Source<'a>,
     opts: &'a ReportOptions,
     files: Vec<std::path::PathBuf>,
 }
 
 impl Ctx<'_> {
-    fn draw(&mut self, name: &str, chart: &Chart) -> Result<Drawn, ReportError> {
-        let dir = self.data.dir.join("report");
+    fn data(&self) -> &ResultsData {
+        self.src.data
+    }
+
+    /// Draws `chart` as `report/<name>.svg` (and `.png`) and returns it as an image block.
+    fn image(&mut self, name: &str, chart: &Chart) -> Result<Block, ReportError> {
+        let dir = self.data().dir.join("report");
         let (files, svg) = charts::render(&dir.join(name), chart, self.opts.png)?;
         self.files.extend(files);
-        Ok(Drawn { title: chart.title.clone(), rel: format!("report/{name}.svg"), svg })
+        Ok(Block::Image(chart.title.clone(), format!("report/{name}.svg"), svg))
     }
 
-    fn label(&self, case: usize) -> &str {
-        self.data.cases.get(&case).map_or("", |c| c.label.as_str())
+    /// The trial's cases grouped (hand-made first), each with its index in `t.cases`.
+    fn grouped(&self, t: &TrialAnalysis) -> Vec<(usize, usize)> {
+        let mut v: Vec<(usize, usize)> = t.cases.iter().copied().enumerate().collect();
+        v.sort_by_key(|&(_, c)| (self.src.group(c), c));
+        v
     }
-
-    fn colour(&self, case: usize) -> (u8, u8, u8) {
-        self.data.cases.get(&case).map_or((68, 68, 68), |c| c.colour)
-    }
-}
-
-fn image(d: Drawn) -> Block {
-    Block::Image(d.title, d.rel, d.svg)
-}
-
-fn trial_heading(t: &TrialAnalysis) -> String {
-    format!(
-        "Trial {}: η = {}, H = {}, {} experiment(s), {} epoch(s), batch {}",
-        t.info.trial,
-        t.info.learning_rate,
-        t.info.hidden,
-        t.experiments.len(),
-        t.info.epochs,
-        t.info.batch
-    )
 }
 
 /// Writes everything; see [`crate::generate`].
@@ -103,28 +71,53 @@ pub(crate) fn write_report(
         }
     }
     check_consistency(data, &trials, &mut warnings);
+    if let Some(e) = &data.config_error {
+        warnings.push(format!("config.toml is shown as written but does not parse ({e})"));
+    }
 
-    let mut ctx = Ctx { data, opts, files: Vec::new() };
-    let mut blocks = vec![Block::Heading(1, "handprop report".into())];
-    blocks.extend(overview(data, &trials, &warnings));
+    let mut ctx =
+        Ctx { src: Source { data, max_points: opts.max_points }, opts, files: Vec::new() };
+    let title = match data.run.as_ref().and_then(|r| r.config_name.clone()) {
+        Some(name) => format!("handprop report: {name}"),
+        None => "handprop report".into(),
+    };
+    let scale = answer::scale_check(data);
+    let mut blocks = vec![Block::Heading(1, title.clone()), Block::Banner(answer::banner(&scale))];
+    blocks.push(Block::Heading(2, "The answer".into()));
+    blocks.push(Block::Rich(vec![
+        Inline::Text("The question, from the 2018 post ".into()),
+        Inline::Link(format!("“{}”", published::TITLE), published::URL.into()),
+        Inline::Text(format!(
+            " by {}: can hand-made back-propagation (cases C0–C6: the manual gradient seed with gradient noise, dilated routing and per-layer Adam) beat TensorFlow 1's ten optimizers on the exact gradient (C7–C16)? Each experiment has three winners, lowest final cost, highest final train accuracy and highest final test accuracy; docs/study.md describes the study as this project runs it.",
+            published::AUTHOR_DATE
+        )),
+    ]));
+    blocks.push(Block::List(trials.iter().map(|t| answer::trial_answer(data, t)).collect()));
+    if !warnings.is_empty() {
+        blocks.push(Block::Heading(3, "Warnings".into()));
+        blocks.push(Block::List(warnings.iter().map(|w| format!("{w}.")).collect()));
+    }
+    blocks.extend(overview(data));
     for t in &trials {
         blocks.extend(trial_section(&mut ctx, t)?);
     }
     blocks.push(Block::Heading(2, "Sources".into()));
-    blocks.push(Block::Para(format!("Published shares: {}.", published::SOURCE)));
-    blocks.push(Block::Para(
-        "Statistics: see docs/report.md for the definitions (Student-t intervals, ranks with ties averaged, exact Wilcoxon signed-rank with zero differences dropped).".into(),
-    ));
+    blocks.push(Block::Rich(vec![
+        Inline::Text("The study: ".into()),
+        Inline::Link(format!("“{}”", published::TITLE), published::URL.into()),
+        Inline::Text(format!(", {}; the author's scripts: ", published::AUTHOR_DATE)),
+        Inline::Link(
+            "JaeDukSeo/Personal_Daily_NeuralNetwork_Practice".into(),
+            published::SCRIPTS.into(),
+        ),
+        Inline::Text(", folder J_tensor_flow/. Published shares: the post's win-frequency charts, transcribed in docs/study.md. Statistics: docs/report.md (Student-t intervals, ranks with ties averaged, exact Wilcoxon signed-rank with zero differences dropped).".into()),
+    ]));
 
     let summary_csv = data.dir.join("summary.csv");
     charts::write_atomic(&summary_csv, summary_table(data, &trials)?.as_bytes())?;
     let report_md = data.dir.join("report.md");
     charts::write_atomic(&report_md, doc::to_markdown(&blocks).as_bytes())?;
     let report_html = data.dir.join("report.html");
-    let title = match data.run.as_ref().and_then(|r| r.config_name.clone()) {
-        Some(name) => format!("handprop report: {name}"),
-        None => "handprop report".into(),
-    };
     charts::write_atomic(&report_html, doc::to_html(&title, &blocks).as_bytes())?;
     Ok(ReportSummary { report_md, report_html, summary_csv, charts: ctx.files, trials, warnings })
 }
@@ -173,45 +166,85 @@ fn has_cell(data: &ResultsData, trial: u32, experiment: u32, case: usize) -> boo
     data.finals.iter().any(|r| r.trial == trial && r.experiment == experiment && r.case == case)
 }
 
-fn overview(data: &ResultsData, trials: &[TrialAnalysis], warnings: &[String]) -> Vec<Block> {
+/// The compute of the run, stated once: wall and CPU time summed over the runner's invocations,
+/// and the cells' own epoch times.
+fn compute_text(data: &ResultsData) -> String {
+    let run = data.run.clone().unwrap_or_default();
+    let sum = |f: &dyn Fn(&crate::data::Invocation) -> Option<f64>| -> Option<f64> {
+        let v: Vec<f64> = run.invocations.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| v.iter().sum())
+    };
+    let (wall, cpu, count) = if run.invocations.is_empty() {
+        (run.wall_seconds, run.cpu_seconds, usize::from(run.wall_seconds.is_some()))
+    } else {
+        (sum(&|i| i.wall_seconds), sum(&|i| i.cpu_seconds), run.invocations.len())
+    };
+    let timed: Vec<f64> = data.finals.iter().map(|r| r.wall_s).filter(|v| v.is_finite()).collect();
+    let cells = run.cell_seconds.or_else(|| (!timed.is_empty()).then(|| timed.iter().sum()));
+    let mut parts = Vec::new();
+    match (wall, cpu) {
+        (Some(w), Some(c)) => {
+            parts.push(format!("{} wall, {} CPU over {count} invocation(s)", secs(w), secs(c)))
+        }
+        (Some(w), None) => parts.push(format!("{} wall over {count} invocation(s)", secs(w))),
+        _ => parts.push("no invocation times (no run.json)".into()),
+    }
+    match cells {
+        Some(s) => parts.push(format!("the cells' epochs took {} in total", secs(s))),
+        None => parts.push("no per-cell times (no timing.csv or wall_s)".into()),
+    }
+    parts.join("; ")
+}
+
+fn overview(data: &ResultsData) -> Vec<Block> {
     let mut b = vec![Block::Heading(2, "The run".into())];
     let run = data.run.clone().unwrap_or_default();
-    let mut facts = vec![vec!["results directory".to_string(), data.dir.display().to_string()]];
     let opt = |v: Option<String>| v.unwrap_or_else(|| "– (no run.json)".into());
-    facts.push(vec!["config".into(), opt(run.config_name.clone())]);
-    facts.push(vec!["config hash".into(), opt(run.config_hash.clone())]);
-    facts.push(vec!["handprop version".into(), opt(run.handprop_version.clone())]);
     let cells = data.finals.len();
-    facts.push(vec![
-        "cells".into(),
-        match run.cells_total {
-            Some(total) => format!("{cells} of {total}"),
-            None => cells.to_string(),
-        },
-    ]);
     let epochs_run: u64 = data.finals.iter().map(|r| r.epochs_run as u64).sum();
-    facts.push(vec!["epochs run (all cells)".into(), epochs_run.to_string()]);
-    facts.push(vec![
-        "wall time of the invocation that merged".into(),
-        run.wall_seconds.map_or("– (no run.json)".into(), |s| format!("{s:.1} s")),
-    ]);
-    facts.push(vec![
-        "compute: sum of the cells' epoch wall times (run.json)".into(),
-        run.cpu_seconds.map_or("–".into(), |s| format!("{s:.1} s")),
-    ]);
-    facts.push(vec!["threads".into(), run.threads.map_or("–".into(), |t| t.to_string())]);
-    let timed: Vec<f64> = data.finals.iter().map(|r| r.wall_s).filter(|v| v.is_finite()).collect();
-    facts.push(vec![
-        "sum of cell wall times (final.csv or timing.csv)".into(),
-        if timed.is_empty() {
-            "– (no wall times in final.csv or timing.csv)".into()
-        } else {
-            format!("{:.1} s over {} cell(s)", timed.iter().sum::<f64>(), timed.len())
-        },
-    ]);
-    let diverged: usize = trials.iter().map(|t| t.diverged.len()).sum();
-    facts.push(vec!["diverged or missing cells".into(), diverged.to_string()]);
+    let diverged = data.finals.iter().filter(|r| r.diverged).count();
+    let facts = vec![
+        vec!["results directory".to_string(), data.dir.display().to_string()],
+        vec!["config".into(), opt(run.config_name.clone())],
+        vec!["config hash".into(), opt(run.config_hash.clone())],
+        vec!["handprop version".into(), opt(run.handprop_version.clone())],
+        vec![
+            "cells".into(),
+            match run.cells_total {
+                Some(total) => format!("{cells} of {total}"),
+                None => cells.to_string(),
+            },
+        ],
+        vec!["epochs run (all cells)".into(), epochs_run.to_string()],
+        vec!["compute".into(), compute_text(data)],
+        vec!["diverged cells".into(), diverged.to_string()],
+    ];
     b.push(Block::Table(vec!["what".into(), "value".into()], facts));
+    if !run.invocations.is_empty() {
+        let o = |v: Option<String>| v.unwrap_or_else(|| "–".into());
+        b.push(Block::Details(
+            format!("Invocations ({}), oldest first", run.invocations.len()),
+            vec![Block::Table(
+                ["command", "started", "shard", "threads", "cells computed", "wall", "CPU"]
+                    .map(String::from)
+                    .to_vec(),
+                run.invocations
+                    .iter()
+                    .map(|i| {
+                        vec![
+                            o(i.command.clone()),
+                            o(i.started.clone()),
+                            o(i.shard.clone()),
+                            o(i.threads.map(|v| v.to_string())),
+                            o(i.cells_computed.map(|v| v.to_string())),
+                            o(i.wall_seconds.map(secs)),
+                            o(i.cpu_seconds.map(secs)),
+                        ]
+                    })
+                    .collect(),
+            )],
+        ));
+    }
 
     b.push(Block::Heading(3, "Trials".into()));
     b.push(Block::Table(
@@ -223,7 +256,7 @@ fn overview(data: &ResultsData, trials: &[TrialAnalysis], warnings: &[String]) -
             .map(|t| {
                 vec![
                     t.trial.to_string(),
-                    t.learning_rate.to_string(),
+                    param(t.learning_rate),
                     t.hidden.to_string(),
                     t.experiments.to_string(),
                     t.epochs.to_string(),
@@ -233,54 +266,73 @@ fn overview(data: &ResultsData, trials: &[TrialAnalysis], warnings: &[String]) -
             .collect(),
     ));
     b.push(Block::Heading(3, "Cases".into()));
+    let mut cases: Vec<_> = data.cases.values().collect();
+    cases.sort_by_key(|c| (c.group, c.case));
     b.push(Block::Table(
-        ["case", "label", "colour"].map(String::from).to_vec(),
-        data.cases
-            .values()
+        ["case", "group", "label", "gradient", "parameters", "colour"].map(String::from).to_vec(),
+        cases
+            .iter()
             .map(|c| {
+                let hex = |c: (u8, u8, u8)| format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2);
+                let drawn = charts::stroke(c.colour);
                 vec![
-                    c.case.to_string(),
+                    format!("C{}", c.case),
+                    short_group(c.group).to_string(),
                     c.label.clone(),
-                    format!("#{:02x}{:02x}{:02x}", c.colour.0, c.colour.1, c.colour.2),
+                    if c.gradient.is_empty() { "–".into() } else { c.gradient.clone() },
+                    c.params
+                        .iter()
+                        .map(|(k, v)| format!("{k} = {v}"))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    if drawn == c.colour {
+                        hex(c.colour)
+                    } else {
+                        format!("{} (pale: lines and edges drawn {})", hex(c.colour), hex(drawn))
+                    },
                 ]
             })
             .collect(),
     ));
     match &data.config_toml {
         Some(text) => b.push(Block::Details(
-            "config.toml (the resolved config that ran)".into(),
-            vec![Block::Pre(text.clone())],
+            "config.toml (the resolved config that ran; f32 parameters in their shortest form)"
+                .into(),
+            vec![Block::Pre(shorten_toml_floats(text))],
         )),
         None => b.push(Block::Para("No config.toml in the results directory.".into())),
-    }
-    if !warnings.is_empty() {
-        b.push(Block::Heading(3, "Warnings".into()));
-        for w in warnings {
-            b.push(Block::Para(format!("Warning: {w}.")));
-        }
     }
     b
 }
 
-fn legend(ctx: &Ctx, t: &TrialAnalysis) -> Vec<LegendEntry> {
-    let n = t.experiments.len();
-    t.cases
-        .iter()
-        .map(|&c| {
-            let k = t.diverged_count(c);
-            let mut text = format!("C{c} {}", ctx.label(c));
-            if k > 0 {
-                text.push_str(&format!(" (diverged in {k}/{n})"));
-            }
-            LegendEntry { colour: ctx.colour(c), text, diverged: k > 0 }
-        })
-        .collect()
+fn trial_heading(t: &TrialAnalysis) -> String {
+    format!(
+        "Trial {}: η = {}, H = {}, {} experiment(s), {} epoch(s), batch {}",
+        t.info.trial,
+        param(t.info.learning_rate),
+        t.info.hidden,
+        t.experiments.len(),
+        t.info.epochs,
+        t.info.batch
+    )
 }
 
 fn trial_section(ctx: &mut Ctx, t: &TrialAnalysis) -> Result<Vec<Block>, ReportError> {
     let tr = t.info.trial;
     let n = t.experiments.len();
+    let data = ctx.data();
     let mut b = vec![Block::Heading(2, trial_heading(t))];
+    b.push(Block::Para(answer::trial_answer(data, t)));
+    b.push(
+        ctx.image(&format!("trial{tr}-overview-test_acc"), &curves::overview_chart(&ctx.src, t))?,
+    );
+    for (dup, same) in &t.coincide {
+        b.push(Block::Para(format!(
+            "Note: C{dup} ({}) and C{same} ({}) give bit-identical results in every experiment of this trial (final values and every per-epoch value), so their curves coincide: C{dup} is drawn dashed over C{same}, and the two always tie (ties go to C{same}).",
+            ctx.src.label(*dup),
+            ctx.src.label(*same)
+        )));
+    }
 
     // Frequency table beside the study's published shares.
     b.push(Block::Heading(
@@ -289,43 +341,32 @@ fn trial_section(ctx: &mut Ctx, t: &TrialAnalysis) -> Result<Vec<Block>, ReportE
     ));
     let pubd = published::published(tr);
     let mut rows = Vec::new();
-    for (i, &c) in t.cases.iter().enumerate() {
-        let mut row = vec![format!("C{c}"), ctx.label(c).to_string()];
+    for (i, c) in ctx.grouped(t) {
+        let mut row =
+            vec![format!("C{c}"), short_group(ctx.src.group(c)).into(), ctx.src.label(c).into()];
         for m in Metric::ALL {
             let w = t.wins[m.index()][i];
             row.push(format!("{w} ({})", pct(w, n)));
-            row.push(pubd.map_or("–".into(), |p| match p.share(m.index(), c) {
-                0 => "0 %".into(),
-                s => format!("{s} %"),
-            }));
+            row.push(pubd.map_or("–".into(), |p| format!("{} %", p.share(m.index(), c))));
         }
         row.push(t.diverged_count(c).to_string());
         rows.push(row);
     }
-    b.push(Block::Table(
-        [
-            "case",
-            "label",
-            "lowest cost: wins",
-            "study",
-            "highest train acc: wins",
-            "study",
-            "highest test acc: wins",
-            "study",
-            "diverged",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows,
-    ));
+    let mut header = vec!["case".to_string(), "group".into(), "label".into()];
+    for m in Metric::ALL {
+        header.push(format!("{}: wins", criterion_title(m)));
+        header.push("study".into());
+    }
+    header.push("diverged".into());
+    b.push(Block::Table(header, rows));
     b.push(Block::Para(match pubd {
         Some(p) => format!(
             "Study column: the shares the 2018 study published for its trial {} (η = {}, H = {}, 10 experiments of 801 epochs){}. This run's trial {tr} uses η = {}, H = {}, {} epoch(s), so the comparison is only meaningful when the settings match.",
             p.trial,
-            p.learning_rate,
+            param(p.learning_rate),
             p.hidden,
             if p.remark.is_empty() { String::new() } else { format!("; {}", p.remark) },
-            t.info.learning_rate,
+            param(t.info.learning_rate),
             t.info.hidden,
             t.info.epochs
         ),
@@ -333,71 +374,70 @@ fn trial_section(ctx: &mut Ctx, t: &TrialAnalysis) -> Result<Vec<Block>, ReportE
     }));
 
     // Winners per experiment.
+    let label_of = |c: usize| format!("C{c} [{}]", short_group(ctx.src.group(c)));
     let win_rows = t
         .experiments
         .iter()
         .zip(&t.winners)
         .map(|(e, w)| {
             let mut r = vec![e.to_string()];
-            r.extend(w.iter().map(|c| c.map_or("none (all diverged)".into(), |c| format!("C{c}"))));
+            r.extend(w.iter().map(|c| c.map_or("none (all diverged)".into(), label_of)));
             r
         })
         .collect();
     b.push(Block::Details(
         format!("Winner of each experiment (trial {tr})"),
         vec![Block::Table(
-            ["experiment", "lowest cost", "highest train acc", "highest test acc"]
-                .map(String::from)
-                .to_vec(),
+            std::iter::once("experiment".to_string())
+                .chain(Metric::ALL.map(|m| criterion_title(m).to_string()))
+                .collect(),
             win_rows,
         )],
     ));
 
-    // The study's bar charts.
-    let legend = legend(ctx, t);
     b.push(Block::Heading(3, "Win frequencies (the study's charts)".into()));
     for m in Metric::ALL {
-        let chart = Chart {
-            title: m.study_title(n),
-            x_desc: format!(
-                "case (trial {tr}: η = {}, H = {})",
-                t.info.learning_rate, t.info.hidden
-            ),
-            y_desc: "wins (experiments)".into(),
-            plot: Plot::Bars(
-                t.cases
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &c)| (c, t.wins[m.index()][i] as f64, ctx.colour(c)))
-                    .collect(),
-                n as f64,
-            ),
-            legend: legend.clone(),
-        };
-        let d = ctx.draw(&format!("trial{tr}-wins-{}", m.criterion()), &chart)?;
-        b.push(image(d));
+        let chart = curves::wins_chart(&ctx.src, t, m);
+        b.push(ctx.image(&format!("trial{tr}-wins-{}", m.criterion()), &chart)?);
     }
 
-    // Learning curves: mean over experiments with a min–max band.
-    b.push(Block::Heading(3, "Learning curves (mean over experiments, band = min–max)".into()));
+    b.push(Block::Heading(
+        3,
+        "Learning curves: hand-made (left) and TF1 (right), mean over experiments".into(),
+    ));
+    b.push(Block::Para("Each panel shows its group's mean curves, the other group's best case (by mean rank of the final value) dashed for reference, and the min–max band over experiments of the panel's own best case. Cost is on a log scale.".into()));
     for m in Metric::ALL {
-        let lines = t.cases.iter().map(|&c| mean_band_line(ctx, t, c, m)).collect();
-        let chart = Chart {
-            title: format!(
-                "Trial {tr}: {} per epoch, mean over {n} experiment(s), band min–max",
-                m.title()
-            ),
-            x_desc: "epoch".into(),
-            y_desc: m.title().into(),
-            plot: Plot::Lines(lines),
-            legend: legend.clone(),
-        };
-        let d = ctx.draw(&format!("trial{tr}-curve-{}", m.name()), &chart)?;
-        b.push(image(d));
+        let chart = curves::curves_chart(&ctx.src, t, m);
+        b.push(ctx.image(&format!("trial{tr}-curve-{}", m.name()), &chart)?);
     }
 
-    // Statistics.
-    b.push(Block::Heading(3, "Statistics of the final values".into()));
+    b.extend(statistics(ctx, t));
+
+    if ctx.opts.experiment_charts {
+        let mut inner = Vec::new();
+        for &e in &t.experiments {
+            for m in Metric::ALL {
+                let chart = curves::experiment_chart(&ctx.src, t, e, m);
+                inner.push(ctx.image(&format!("trial{tr}-exp{e:02}-{}", m.name()), &chart)?);
+            }
+        }
+        b.push(Block::Details(
+            format!("Per-experiment learning curves (trial {tr}, the study's line charts)"),
+            inner,
+        ));
+    }
+    Ok(b)
+}
+
+/// The statistics tables of a trial: one per metric, cases grouped, with one footnote.
+fn statistics(ctx: &Ctx, t: &TrialAnalysis) -> Vec<Block> {
+    let n = t.experiments.len();
+    let mut b = vec![Block::Heading(3, "Statistics of the final values".into())];
+    // Stated once per trial: what the number of experiments allows.
+    if n < 6 {
+        b.push(Block::Para(t.metrics[0].note.clone()));
+    }
+    let mut any_dagger = false;
     for ms in &t.metrics {
         let m = ms.metric;
         b.push(Block::Heading(
@@ -409,20 +449,26 @@ fn trial_section(ctx: &mut Ctx, t: &TrialAnalysis) -> Result<Vec<Block>, ReportE
                 ms.best
             ),
         ));
-        let rows = ms
-            .cases
+        let mut order: Vec<&analysis::CaseStat> = ms.cases.iter().collect();
+        order.sort_by_key(|s| (ctx.src.group(s.case), s.case));
+        let rows = order
             .iter()
             .map(|s| {
                 let (w, p) = match &s.vs_best {
                     None => ("best".to_string(), "–".to_string()),
-                    Some(w) => (
-                        format!("{} / {} (n = {})", w.w_plus, w.w_minus, w.n),
-                        format!("{:.4}", w.p_two_sided),
-                    ),
+                    Some(w) => {
+                        let dagger = w.n == 0 || stats::wilcoxon_min_p(w.n) > ALPHA;
+                        any_dagger |= dagger;
+                        (
+                            format!("{} / {} (n = {})", csv_num(w.w_plus), csv_num(w.w_minus), w.n),
+                            format!("{}{}", num(w.p_two_sided), if dagger { " †" } else { "" }),
+                        )
+                    }
                 };
                 vec![
                     format!("C{}", s.case),
-                    ctx.label(s.case).to_string(),
+                    short_group(ctx.src.group(s.case)).into(),
+                    ctx.src.label(s.case).to_string(),
                     s.ci.n.to_string(),
                     s.diverged.to_string(),
                     if s.ci.half_width.is_nan() {
@@ -434,122 +480,36 @@ fn trial_section(ctx: &mut Ctx, t: &TrialAnalysis) -> Result<Vec<Block>, ReportE
                     s.wins.to_string(),
                     w,
                     p,
-                    s.note.clone(),
                 ]
             })
             .collect();
         b.push(Block::Table(
             [
                 "case",
+                "group",
                 "label",
                 "n",
                 "diverged",
                 "mean ± 95 % CI",
                 "mean rank",
-                "wins",
+                &format!("{} wins", criterion_title(m)),
                 "W⁺ / W⁻ vs best",
                 "p (exact, two-sided)",
-                "note",
             ]
             .map(String::from)
             .to_vec(),
             rows,
         ));
-        b.push(Block::Para(ms.note.clone()));
-    }
-
-    // The study's per-experiment line charts.
-    if ctx.opts.experiment_charts {
-        let mut inner = Vec::new();
-        for &e in &t.experiments {
-            for m in Metric::ALL {
-                let chart = experiment_chart(ctx, t, e, m);
-                let d = ctx.draw(&format!("trial{tr}-exp{e:02}-{}", m.name()), &chart)?;
-                inner.push(image(d));
-            }
-        }
-        b.push(Block::Details(
-            format!("Per-experiment learning curves (trial {tr}, the study's line charts)"),
-            inner,
-        ));
-    }
-    Ok(b)
-}
-
-/// The mean over experiments (and min and max) of case `c`'s metric at each epoch, over the
-/// experiments with a finite value at that epoch.
-fn mean_band_line(ctx: &Ctx, t: &TrialAnalysis, c: usize, m: Metric) -> Line {
-    let mut by_epoch: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
-    for &e in &t.experiments {
-        if let Some(s) = ctx.data.series.get(&(t.info.trial, e, c)) {
-            for &(ep, v) in &s[m.index()] {
-                if v.is_finite() {
-                    by_epoch.entry(ep).or_default().push(v);
-                }
-            }
+        if n >= 6 {
+            b.push(Block::Para(ms.note.clone()));
         }
     }
-    let stats: Vec<(f64, f64, f64, f64)> = by_epoch
-        .iter()
-        .map(|(ep, vs)| {
-            let mean = vs.iter().sum::<f64>() / vs.len() as f64;
-            let lo = vs.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = vs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            (*ep as f64, mean, lo, hi)
-        })
-        .collect();
-    let stats = charts::decimate(&stats, ctx.opts.max_points);
-    Line {
-        colour: ctx.colour(c),
-        points: stats.iter().map(|s| (s.0, s.1)).collect(),
-        band: stats.iter().map(|s| (s.0, s.2, s.3)).collect(),
-        diverged_at: None,
+    if any_dagger {
+        b.push(Block::Para(format!(
+            "† Too few paired differences for the test to reach p < {ALPHA} whatever the data: with n pairs (zeros and diverged cells left out; n is in the W⁺ / W⁻ column) the smallest two-sided p is 2/2ⁿ, so such a case cannot be separated from the best one."
+        )));
     }
-}
-
-fn experiment_chart(ctx: &Ctx, t: &TrialAnalysis, e: u32, m: Metric) -> Chart {
-    let tr = t.info.trial;
-    let mut lines = Vec::new();
-    let mut legend = Vec::new();
-    for &c in &t.cases {
-        let cell =
-            ctx.data.finals.iter().find(|r| r.trial == tr && r.experiment == e && r.case == c);
-        let diverged = t.diverged.iter().any(|d| d.0 == e && d.1 == c);
-        let pts: Vec<(f64, f64)> = ctx
-            .data
-            .series
-            .get(&(tr, e, c))
-            .map(|s| {
-                s[m.index()]
-                    .iter()
-                    .filter(|p| p.1.is_finite())
-                    .map(|&(ep, v)| (ep as f64, v))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut text = format!("C{c} {}", ctx.label(c));
-        if diverged {
-            match cell {
-                Some(r) => text
-                    .push_str(&format!(" (diverged at epoch {})", r.epochs_run.saturating_sub(1))),
-                None => text.push_str(" (missing)"),
-            }
-        }
-        legend.push(LegendEntry { colour: ctx.colour(c), text, diverged });
-        lines.push(Line {
-            colour: ctx.colour(c),
-            diverged_at: if diverged { pts.last().copied() } else { None },
-            points: charts::decimate(&pts, ctx.opts.max_points),
-            band: Vec::new(),
-        });
-    }
-    Chart {
-        title: format!("Trial {tr}, experiment {e}: {} per epoch", m.title()),
-        x_desc: "epoch".into(),
-        y_desc: m.title().into(),
-        plot: Plot::Lines(lines),
-        legend,
-    }
+    b
 }
 
 /// `summary.csv`: one row per trial, metric and case.
@@ -566,6 +526,7 @@ fn summary_table(data: &ResultsData, trials: &[TrialAnalysis]) -> Result<String,
         "metric",
         "case",
         "label",
+        "group",
         "n",
         "diverged",
         "mean",
@@ -580,18 +541,20 @@ fn summary_table(data: &ResultsData, trials: &[TrialAnalysis]) -> Result<String,
         "wilcoxon_w_plus",
         "wilcoxon_w_minus",
         "wilcoxon_p",
-        "note",
+        "wilcoxon_min_p",
     ])
     .map_err(e)?;
     for t in trials {
         for ms in &t.metrics {
             for s in &ms.cases {
                 let wc = s.vs_best.as_ref();
+                let info = data.cases.get(&s.case);
                 w.write_record([
                     t.info.trial.to_string(),
                     ms.metric.name().to_string(),
                     s.case.to_string(),
-                    data.cases.get(&s.case).map_or(String::new(), |c| c.label.clone()),
+                    info.map_or(String::new(), |c| c.label.clone()),
+                    info.map_or(String::new(), |c| c.group.name().to_string()),
                     s.ci.n.to_string(),
                     s.diverged.to_string(),
                     csv_num(s.ci.mean),
@@ -606,7 +569,7 @@ fn summary_table(data: &ResultsData, trials: &[TrialAnalysis]) -> Result<String,
                     wc.map_or(String::new(), |w| csv_num(w.w_plus)),
                     wc.map_or(String::new(), |w| csv_num(w.w_minus)),
                     wc.map_or(String::new(), |w| csv_num(w.p_two_sided)),
-                    s.note.clone(),
+                    wc.map_or(String::new(), |w| csv_num(stats::wilcoxon_min_p(w.n))),
                 ])
                 .map_err(e)?;
             }

@@ -37,13 +37,15 @@ fn frequencies_ties_and_divergence() {
     assert!(md.contains("Frequency of Highest Accuracy on Train Images among total of 6 trials"));
     // The diverged column of the frequency table (C2 diverged once in trial 1).
     assert!(
-        md.contains("| C2 | Case number 2 | 0 (0 %) | 0 % | 0 (0 %) | 0 % | 0 (0 %) | 0 % | 1 |"),
+        md.contains(
+            "| C2 | hand-made | Case number 2 | 0 (0 %) | 0 % | 0 (0 %) | 0 % | 0 (0 %) | 0 % | 1 |"
+        ),
         "{md}"
     );
     let svg = std::fs::read_to_string(dir.path().join("report/trial1-curve-cost.svg")).unwrap();
     assert!(svg.contains("C2 Case number 2 (diverged in 1/3)"));
     // The published table sits beside the run's: trial 1's C5 had 60 % lowest-cost wins in the study.
-    assert!(md.contains("| C5 | Case number 5 | 1 (33 %) | 60 % |"), "{md}");
+    assert!(md.contains("| C5 | hand-made | Case number 5 | 1 (33 %) | 60 % |"), "{md}");
 }
 
 #[test]
@@ -86,9 +88,12 @@ fn statistics_match_hand_computation() {
     let row =
         csv.lines().find(|l| l.starts_with("2,cost,5,")).expect("row for trial 2, cost, case 5");
     let f: Vec<&str> = row.split(',').collect();
-    assert_eq!(f[12], "0", "best case");
-    assert_eq!(f[13], "6");
-    assert_eq!(f[17], "0.03125");
+    assert_eq!(f[4], "hand-made", "group");
+    assert_eq!(f[13], "0", "best case");
+    assert_eq!(f[14], "6");
+    assert_eq!(f[18], "0.03125");
+    // Six pairs: the smallest possible p is 2/2⁶.
+    assert_eq!(f[19], "0.03125");
     assert_eq!(csv.lines().count(), 1 + 2 * 3 * 17);
 }
 
@@ -97,8 +102,9 @@ fn every_chart_is_written_and_html_is_self_contained() {
     let dir = tempfile::tempdir().unwrap();
     common::write_results(dir.path());
     let s = generate(dir.path(), &opts()).unwrap();
-    // Per trial 3 bar charts + 3 curves + 3 per experiment; 3 + 6 experiments; SVG and PNG each.
-    assert_eq!(s.charts.len(), 2 * (6 * 2 + 3 * (3 + 6)));
+    // Per trial 1 overview + 3 bar charts + 3 curves + 3 per experiment; 3 + 6 experiments; SVG
+    // and PNG each.
+    assert_eq!(s.charts.len(), 2 * (7 * 2 + 3 * (3 + 6)));
     for f in &s.charts {
         let len = std::fs::metadata(f).unwrap().len();
         assert!(len > 1000, "{} has {len} bytes", f.display());
@@ -118,12 +124,16 @@ fn every_chart_is_written_and_html_is_self_contained() {
 
     let html = std::fs::read_to_string(&s.report_html).unwrap();
     let lower = html.to_ascii_lowercase();
-    for attr in ["src=", "href="] {
-        for (i, _) in lower.match_indices(attr) {
-            let v = &lower[i + attr.len()..(i + attr.len() + 12).min(lower.len())];
-            assert!(!v.contains("http"), "external {attr} at {i}: {v}");
-        }
+    // Nothing is loaded from outside: every src= is a data: URI; the only href= are plain
+    // hyperlinks (<a>) to the original post and the author's scripts.
+    for (i, _) in lower.match_indices("src=") {
+        let v = &lower[i + 4..(i + 16).min(lower.len())];
+        assert!(v.starts_with("\"data:"), "external src= at {i}: {v}");
     }
+    for (i, _) in lower.match_indices("href=") {
+        assert!(lower[..i].ends_with("<a "), "href= outside a link at {i}");
+    }
+    assert!(html.contains("<a href=\"https://towardsdatascience.com/outperforming-tensorflows-default-auto-differentiation-optimizers-with-interactive-code-manual-e587a82d340e\">"));
     assert!(!lower.contains("<link") && !lower.contains("<script"));
     assert!(html.matches("src=\"data:image/svg+xml;base64,").count() == s.charts.len() / 2);
     // The config's URL is shown as escaped text, never as a reference.
@@ -147,12 +157,12 @@ fn frequency_csv_disagreement_is_reported() {
     )
     .unwrap();
     assert!(s.charts.iter().all(|f| f.extension().unwrap() == "svg"));
-    assert_eq!(s.charts.len(), 12);
+    assert_eq!(s.charts.len(), 14);
     // C7 claimed 1 win (the tie rule gives it to C3), and C0, C3, C5 lack theirs in frequency.csv.
     assert!(s.warnings.iter().any(|w| w.contains("case 7 has 0 win(s)")), "{:?}", s.warnings);
     assert!(s.warnings.iter().any(|w| w.contains("case 3 has 1 win(s)")));
     let md = std::fs::read_to_string(&s.report_md).unwrap();
-    assert!(md.contains("Warning: trial 1, lowest_cost: case 7"));
+    assert!(md.contains("- trial 1, lowest_cost: case 7"), "{md}");
 }
 
 #[test]
@@ -236,7 +246,7 @@ fn runner_layout_without_wall_s_uses_timing_csv() {
     )
     .unwrap();
     let md = std::fs::read_to_string(&s.report_md).unwrap();
-    assert!(md.contains("| 3.8 s over 2 cell(s) |"), "{md}");
+    assert!(md.contains("the cells' epochs took 3.8 s in total"), "{md}");
     // The statistics do not depend on wall times.
     assert_eq!(s.trials[0].metrics[0].best, 0);
 }

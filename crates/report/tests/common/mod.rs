@@ -53,9 +53,13 @@ pub fn final_values(t: u32, e: u32, c: usize, epochs: u32) -> (f64, f64, f64, bo
 /// Writes the synthetic results directory into `dir`.
 pub fn write_results(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    let mut cases = String::from("case,label,colour,gradient,routing,rule\n");
+    let mut cases = String::from("case,label,colour,gradient,routing,rule,d\n");
     for (c, col) in COLOURS.iter().enumerate() {
-        writeln!(cases, "{c},Case number {c},{col},exact,standard,sgd").unwrap();
+        // C0–C6 hand-made (manual gradient), C7–C16 TF1 (exact), as in the study.
+        let gradient = if c < 7 { "manual" } else { "exact" };
+        // The dilation parameter as the runner writes an f32: widened to f64.
+        let d = if (1..5).contains(&c) { (0.08f32 as f64).to_string() } else { String::new() };
+        writeln!(cases, "{c},Case number {c},{col},{gradient},standard,sgd,{d}").unwrap();
     }
     std::fs::write(dir.join("cases.csv"), cases).unwrap();
 
@@ -102,7 +106,7 @@ pub fn write_results(dir: &Path) {
     .unwrap();
     std::fs::write(
         dir.join("config.toml"),
-        "[data]\nmirror = \"https://example.invalid/mnist\"\n<not-a-tag>\n",
+        "[data]\nmirror = \"https://example.invalid/mnist\" # <not-a-tag>\ntrain_subset = 500\n\n[cases.routing]\nd = 0.07999999821186066\n",
     )
     .unwrap();
 }
