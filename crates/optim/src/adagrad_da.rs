@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::float::HyperPrecision;
+
 use crate::error::{check, shape};
+use crate::rule::{num, HyperValue, Hyperparameters, UpdateRule};
 use crate::{Float, HyperError, UpdateError};
 
 /// TF1 `AdagradDAOptimizer(learning_rate, global_step,
@@ -54,17 +57,23 @@ impl<F: Float> AdagradDa<F> {
         l2: F,
         advance_global_step: bool,
     ) -> Result<Self, HyperError> {
-        const R: &str = "AdagradDA";
-        check::positive(R, "learning_rate", learning_rate.widen())?;
-        check::positive(R, "initial_gradient_squared_accumulator_value", initial_value.widen())?;
-        check::non_negative(R, "l1_regularization_strength", l1.widen())?;
-        check::non_negative(R, "l2_regularization_strength", l2.widen())?;
+        AdagradDaConfig::check(
+            learning_rate.widen(),
+            initial_value.widen(),
+            l1.widen(),
+            l2.widen(),
+        )?;
         Ok(Self { learning_rate, initial_value, l1, l2, advance_global_step })
     }
 
-    /// TF1 defaults (iv 0.1, l1 = l2 = 0) as the study used them: T stays 1.
-    pub fn tf1(learning_rate: F) -> Result<Self, HyperError> {
-        Self::new(learning_rate, F::from_f64_rounded(0.1), F::zero(), F::zero(), false)
+    /// TF1 `AdagradDAOptimizer(learning_rate, global_step)` with a Python float, as the study
+    /// used it (T stays 1): η `f32`-rounded, iv 0.1 exact in `F`, l1 = l2 = 0
+    /// ([`AdagradDaConfig::tf1`] built with [`HyperPrecision::PythonFloat`]).
+    ///
+    /// # Errors
+    /// [`HyperError`] for an invalid learning rate.
+    pub fn tf1(learning_rate: f64) -> Result<Self, HyperError> {
+        AdagradDaConfig::tf1(learning_rate).build(HyperPrecision::PythonFloat)
     }
 
     /// `(learning_rate, initial_value, l1, l2)` as the kernel sees them.
@@ -76,9 +85,27 @@ impl<F: Float> AdagradDa<F> {
     pub fn advances_global_step(&self) -> bool {
         self.advance_global_step
     }
+}
+
+impl<F: Float> UpdateRule<F> for AdagradDa<F> {
+    type State = AdagradDaState<F>;
+
+    fn name(&self) -> &'static str {
+        "AdagradDA"
+    }
+
+    fn hyperparameter_table(&self) -> Hyperparameters {
+        vec![
+            num("learning_rate", self.learning_rate),
+            num("initial_gradient_squared_accumulator_value", self.initial_value),
+            num("l1_regularization_strength", self.l1),
+            num("l2_regularization_strength", self.l2),
+            ("advance_global_step", HyperValue::Bool(self.advance_global_step)),
+        ]
+    }
 
     /// Creates the slots (z = 0, n = iv) with `global_step = 0`.
-    pub fn init(&self, lens: &[usize]) -> AdagradDaState<F> {
+    fn init(&self, lens: &[usize]) -> AdagradDaState<F> {
         AdagradDaState {
             global_step: 0,
             gradient_accumulator: lens.iter().map(|&n| vec![F::zero(); n]).collect(),
@@ -90,13 +117,13 @@ impl<F: Float> AdagradDa<F> {
     }
 
     /// One `apply_gradients` call over all tensors. Gradients are only read.
-    pub fn update<'a, I>(
+    fn update<'a, I>(
         &self,
         state: &mut AdagradDaState<F>,
         params_and_grads: I,
     ) -> Result<(), UpdateError>
     where
-        I: IntoIterator<Item = (&'a mut [F], &'a mut [F])>,
+        I: IntoIterator<Item = (&'a mut [F], &'a [F])>,
         F: 'a,
     {
         const R: &str = "AdagradDA";
@@ -139,5 +166,76 @@ impl<F: Float> AdagradDa<F> {
             state.global_step += 1;
         }
         Ok(())
+    }
+}
+
+/// The table `{ rule = "adagrad_da", learning_rate, initial_gradient_squared_accumulator_value,
+/// l1_regularization_strength, l2_regularization_strength, advance_global_step }`; the learning
+/// rate is required, the rest default to TF1's values (and `advance_global_step` to the study's
+/// `false`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdagradDaConfig {
+    /// η (required).
+    pub learning_rate: f64,
+    /// Initial squared accumulator, TF1 default 0.1 (> 0).
+    #[serde(default = "AdagradDaConfig::default_initial_value")]
+    pub initial_gradient_squared_accumulator_value: f64,
+    /// l1, default 0.
+    #[serde(default)]
+    pub l1_regularization_strength: f64,
+    /// l2, default 0.
+    #[serde(default)]
+    pub l2_regularization_strength: f64,
+    /// Increment the global step after each update; default false (the study: T = 1 forever).
+    #[serde(default)]
+    pub advance_global_step: bool,
+}
+
+impl AdagradDaConfig {
+    /// TF1's default initial squared accumulator value.
+    pub const DEFAULT_INITIAL_VALUE: f64 = 0.1;
+
+    pub(crate) fn default_initial_value() -> f64 {
+        Self::DEFAULT_INITIAL_VALUE
+    }
+
+    /// TF1's defaults with the given learning rate (no regularisation, T fixed at 1).
+    pub fn tf1(learning_rate: f64) -> Self {
+        Self {
+            learning_rate,
+            initial_gradient_squared_accumulator_value: Self::DEFAULT_INITIAL_VALUE,
+            l1_regularization_strength: 0.0,
+            l2_regularization_strength: 0.0,
+            advance_global_step: false,
+        }
+    }
+
+    /// The one statement of the rule's conditions: `learning_rate > 0`, initial value `> 0`
+    /// (TF raises otherwise), `l1, l2 >= 0`.
+    pub(crate) fn check(lr: f64, iv: f64, l1: f64, l2: f64) -> Result<(), HyperError> {
+        const R: &str = "AdagradDA";
+        check::positive(R, "learning_rate", lr)?;
+        check::positive(R, "initial_gradient_squared_accumulator_value", iv)?;
+        check::non_negative(R, "l1_regularization_strength", l1)?;
+        check::non_negative(R, "l2_regularization_strength", l2)
+    }
+
+    /// Validates the values as written, then builds the rule (η, l1, l2 cast per `precision`;
+    /// the initial value exact in `F`).
+    ///
+    /// # Errors
+    /// [`HyperError`] naming the first invalid field.
+    pub fn build<F: Float>(&self, precision: HyperPrecision) -> Result<AdagradDa<F>, HyperError> {
+        let (lr, iv) = (self.learning_rate, self.initial_gradient_squared_accumulator_value);
+        let (l1, l2) = (self.l1_regularization_strength, self.l2_regularization_strength);
+        Self::check(lr, iv, l1, l2)?;
+        AdagradDa::new(
+            precision.cast(lr),
+            HyperPrecision::exact(iv),
+            precision.cast(l1),
+            precision.cast(l2),
+            self.advance_global_step,
+        )
     }
 }

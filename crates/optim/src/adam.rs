@@ -2,17 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{check, shape};
-use crate::{Float, HyperError, UpdateError};
+use crate::float::HyperPrecision;
 
-/// TF1 default learning rate of Adam.
-pub const ADAM_DEFAULT_LEARNING_RATE: f64 = 0.001;
-/// TF1 default β1 of Adam.
-pub const ADAM_DEFAULT_BETA1: f64 = 0.9;
-/// TF1 default β2 of Adam.
-pub const ADAM_DEFAULT_BETA2: f64 = 0.999;
-/// TF1 default ε ("epsilon hat") of Adam.
-pub const ADAM_DEFAULT_EPSILON: f64 = 1e-8;
+use crate::error::{check, shape};
+use crate::rule::{num, HyperValue, Hyperparameters, UpdateRule};
+use crate::{Float, HyperError, UpdateError};
 
 /// The dtype in which Adam's `beta1_power`/`beta2_power` variables live and advance.
 ///
@@ -74,23 +68,24 @@ impl<F: Float> Adam<F> {
         epsilon: F,
         power_dtype: PowerDtype,
     ) -> Result<Self, HyperError> {
-        check::positive("Adam", "learning_rate", learning_rate.widen())?;
-        check::unit("Adam", "beta1", beta1.widen())?;
-        check::unit("Adam", "beta2", beta2.widen())?;
-        check::positive("Adam", "epsilon", epsilon.widen())?;
+        AdamConfig::check(
+            "Adam",
+            learning_rate.widen(),
+            beta1.widen(),
+            beta2.widen(),
+            epsilon.widen(),
+        )?;
         Ok(Self { learning_rate, beta1, beta2, epsilon, power_dtype })
     }
 
-    /// TF1 defaults (β1 0.9, β2 0.999, ε 1e-8, `f32` beta powers as with Python floats) for the
-    /// given learning rate; the β and ε are converted exactly to `F`.
-    pub fn tf1(learning_rate: F) -> Result<Self, HyperError> {
-        Self::new(
-            learning_rate,
-            F::from_f64_rounded(ADAM_DEFAULT_BETA1),
-            F::from_f64_rounded(ADAM_DEFAULT_BETA2),
-            F::from_f64_rounded(ADAM_DEFAULT_EPSILON),
-            PowerDtype::F32,
-        )
+    /// TF1 `AdamOptimizer(learning_rate)` with Python floats: β1 0.9, β2 0.999, ε 1e-8, every
+    /// value `f32`-rounded and `f32` beta powers, exactly what TF1's kernel sees
+    /// ([`AdamConfig::tf1`] built with [`HyperPrecision::PythonFloat`]).
+    ///
+    /// # Errors
+    /// [`HyperError`] for an invalid learning rate.
+    pub fn tf1(learning_rate: f64) -> Result<Self, HyperError> {
+        AdamConfig::tf1(learning_rate).build(HyperPrecision::PythonFloat)
     }
 
     /// `(learning_rate, beta1, beta2, epsilon)` as the kernel sees them.
@@ -109,9 +104,33 @@ impl<F: Float> Adam<F> {
             PowerDtype::F64 => x,
         }
     }
+}
+
+impl<F: Float> UpdateRule<F> for Adam<F> {
+    type State = AdamState<F>;
+
+    fn name(&self) -> &'static str {
+        "Adam"
+    }
+
+    fn hyperparameter_table(&self) -> Hyperparameters {
+        vec![
+            num("learning_rate", self.learning_rate),
+            num("beta1", self.beta1),
+            num("beta2", self.beta2),
+            num("epsilon", self.epsilon),
+            (
+                "power_dtype",
+                HyperValue::Text(match self.power_dtype {
+                    PowerDtype::F32 => "f32",
+                    PowerDtype::F64 => "f64",
+                }),
+            ),
+        ]
+    }
 
     /// Creates zeroed moments and beta powers equal to β1, β2 (in the power dtype).
-    pub fn init(&self, lens: &[usize]) -> AdamState<F> {
+    fn init(&self, lens: &[usize]) -> AdamState<F> {
         AdamState {
             beta1_power: self.in_power_dtype(self.beta1.widen()),
             beta2_power: self.in_power_dtype(self.beta2.widen()),
@@ -121,13 +140,13 @@ impl<F: Float> Adam<F> {
     }
 
     /// One `apply_gradients` call over all tensors, then the beta powers advance once.
-    pub fn update<'a, I>(
+    fn update<'a, I>(
         &self,
         state: &mut AdamState<F>,
         params_and_grads: I,
     ) -> Result<(), UpdateError>
     where
-        I: IntoIterator<Item = (&'a mut [F], &'a mut [F])>,
+        I: IntoIterator<Item = (&'a mut [F], &'a [F])>,
         F: 'a,
     {
         let (lr, eps) = (self.learning_rate, self.epsilon);
@@ -158,5 +177,98 @@ impl<F: Float> Adam<F> {
         state.beta1_power = self.in_power_dtype(state.beta1_power * beta1);
         state.beta2_power = self.in_power_dtype(state.beta2_power * beta2);
         Ok(())
+    }
+}
+
+/// The table `{ rule = "adam", learning_rate, beta1, beta2, epsilon }`; omitted fields take TF1's
+/// defaults ([`Default`] is exactly TF1's `AdamOptimizer()`). [`crate::LayerAdam`] shares the
+/// β/ε defaults and conditions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdamConfig {
+    /// η, TF1 default 0.001.
+    pub learning_rate: f64,
+    /// β1, TF1 default 0.9.
+    pub beta1: f64,
+    /// β2, TF1 default 0.999.
+    pub beta2: f64,
+    /// ε ("epsilon hat"), TF1 default 1e-8.
+    pub epsilon: f64,
+}
+
+impl AdamConfig {
+    /// TF1's default learning rate.
+    pub const DEFAULT_LEARNING_RATE: f64 = 0.001;
+    /// TF1's default β1 (also the study's LayerAdam value).
+    pub const DEFAULT_BETA1: f64 = 0.9;
+    /// TF1's default β2 (also the study's LayerAdam value).
+    pub const DEFAULT_BETA2: f64 = 0.999;
+    /// TF1's default ε (also the study's LayerAdam value).
+    pub const DEFAULT_EPSILON: f64 = 1e-8;
+
+    /// TF1's defaults with the given learning rate.
+    pub fn tf1(learning_rate: f64) -> Self {
+        Self { learning_rate, ..Self::default() }
+    }
+
+    pub(crate) fn default_learning_rate() -> f64 {
+        Self::DEFAULT_LEARNING_RATE
+    }
+    pub(crate) fn default_beta1() -> f64 {
+        Self::DEFAULT_BETA1
+    }
+    pub(crate) fn default_beta2() -> f64 {
+        Self::DEFAULT_BETA2
+    }
+    pub(crate) fn default_epsilon() -> f64 {
+        Self::DEFAULT_EPSILON
+    }
+
+    /// The one statement of Adam's (and LayerAdam's) conditions: `learning_rate > 0`,
+    /// `0 <= β1, β2 < 1`, `ε > 0`.
+    pub(crate) fn check(
+        rule: &'static str,
+        learning_rate: f64,
+        beta1: f64,
+        beta2: f64,
+        epsilon: f64,
+    ) -> Result<(), HyperError> {
+        check::positive(rule, "learning_rate", learning_rate)?;
+        check::unit(rule, "beta1", beta1)?;
+        check::unit(rule, "beta2", beta2)?;
+        check::positive(rule, "epsilon", epsilon)
+    }
+
+    /// Validates the values as written, then builds the rule: all four cast per `precision`;
+    /// the beta powers are `f32` variables for Python floats (and for `F = f32`), `F`'s dtype
+    /// for [`HyperPrecision::Exact`].
+    ///
+    /// # Errors
+    /// [`HyperError`] naming the first invalid field.
+    pub fn build<F: Float>(&self, precision: HyperPrecision) -> Result<Adam<F>, HyperError> {
+        Self::check("Adam", self.learning_rate, self.beta1, self.beta2, self.epsilon)?;
+        let powers = match precision {
+            HyperPrecision::PythonFloat => PowerDtype::F32,
+            HyperPrecision::Exact if F::DTYPE == "float32" => PowerDtype::F32,
+            HyperPrecision::Exact => PowerDtype::F64,
+        };
+        Adam::new(
+            precision.cast(self.learning_rate),
+            precision.cast(self.beta1),
+            precision.cast(self.beta2),
+            precision.cast(self.epsilon),
+            powers,
+        )
+    }
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self {
+            learning_rate: Self::DEFAULT_LEARNING_RATE,
+            beta1: Self::DEFAULT_BETA1,
+            beta2: Self::DEFAULT_BETA2,
+            epsilon: Self::DEFAULT_EPSILON,
+        }
     }
 }

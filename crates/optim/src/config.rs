@@ -1,71 +1,33 @@
-//! Config-facing types for TOML case tables, and enum dispatch over every rule.
+//! Config-facing types for TOML case tables, and enum dispatch over the study's rules.
 
 use serde::{Deserialize, Serialize};
 
-use crate::adadelta::{
-    ADADELTA_DEFAULT_EPSILON, ADADELTA_DEFAULT_LEARNING_RATE, ADADELTA_DEFAULT_RHO,
-};
-use crate::adam::{
-    ADAM_DEFAULT_BETA1, ADAM_DEFAULT_BETA2, ADAM_DEFAULT_EPSILON, ADAM_DEFAULT_LEARNING_RATE,
-};
-use crate::gradient_descent::NoSlots;
-use crate::rmsprop::{RMSPROP_DEFAULT_DECAY, RMSPROP_DEFAULT_EPSILON, RMSPROP_DEFAULT_MOMENTUM};
+use crate::rule::{GradientSlice, Hyperparameters, UpdateRule};
 use crate::{
-    Adadelta, AdadeltaState, Adagrad, AdagradDa, AdagradDaState, AdagradState, Adam, AdamState,
-    BiasCorrection, Float, Ftrl, FtrlState, GradientDescent, GradientNoise, HyperError, LayerAdam,
-    LayerAdamState, Momentum, MomentumState, NoiseForm, PowerDtype, ProximalAdagrad,
-    ProximalAdagradState, ProximalGradientDescent, RmsProp, RmsPropState, Sgd, UpdateError,
+    Adadelta, Adagrad, AdagradDa, Adam, Ftrl, GradientDescent, LayerAdam, Momentum,
+    ProximalAdagrad, ProximalGradientDescent, RmsProp, Sgd,
+};
+use crate::{
+    AdadeltaConfig, AdadeltaState, AdagradConfig, AdagradDaConfig, AdagradDaState, AdagradState,
+    AdamConfig, AdamState, BiasCorrection, Float, FtrlConfig, FtrlState, GradientDescentConfig,
+    GradientNoise, HyperError, HyperPrecision, LayerAdamConfig, LayerAdamState, MomentumConfig,
+    MomentumState, NoSlots, NoiseForm, ProximalAdagradConfig, ProximalAdagradState,
+    ProximalGradientDescentConfig, RmsPropConfig, RmsPropState, SgdConfig, UpdateError,
 };
 
-fn adadelta_lr() -> f64 {
-    ADADELTA_DEFAULT_LEARNING_RATE
-}
-fn adadelta_rho() -> f64 {
-    ADADELTA_DEFAULT_RHO
-}
-fn adadelta_eps() -> f64 {
-    ADADELTA_DEFAULT_EPSILON
-}
-fn point_one() -> f64 {
-    0.1
-}
-fn adam_lr() -> f64 {
-    ADAM_DEFAULT_LEARNING_RATE
-}
-fn adam_beta1() -> f64 {
-    ADAM_DEFAULT_BETA1
-}
-fn adam_beta2() -> f64 {
-    ADAM_DEFAULT_BETA2
-}
-fn adam_eps() -> f64 {
-    ADAM_DEFAULT_EPSILON
-}
-fn ftrl_power() -> f64 {
-    -0.5
-}
-fn rms_decay() -> f64 {
-    RMSPROP_DEFAULT_DECAY
-}
-fn rms_momentum() -> f64 {
-    RMSPROP_DEFAULT_MOMENTUM
-}
-fn rms_eps() -> f64 {
-    RMSPROP_DEFAULT_EPSILON
-}
-fn bias_constant() -> BiasCorrection {
-    BiasCorrection::Constant
-}
 fn noise_scale() -> f64 {
-    0.001
+    GradientNoise::STUDY_SCALE
 }
 fn noise_gamma() -> f64 {
-    0.55
+    GradientNoise::STUDY_GAMMA
 }
 
-/// One update rule as written in a TOML case table, e.g. `rule = "adam"`,
-/// `learning_rate = 0.001`. Omitted fields take TF1's defaults (the study's for `layer_adam`);
-/// unknown fields are rejected. Field names follow TF1's constructor arguments.
+/// One of the study's update rules as written in a TOML case table, e.g. `rule = "adam"`,
+/// `learning_rate = 0.001`: the closed set the study uses, kept for existing configs and the
+/// parity fixtures. Omitted fields take TF1's defaults (the study's for `layer_adam`), stated
+/// once as constants of the per-rule configs ([`AdamConfig`], …); unknown fields are rejected.
+/// Field names follow TF1's constructor arguments. A new rule does not go here: register it in a
+/// [`crate::Registry`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RuleConfig {
@@ -77,13 +39,13 @@ pub enum RuleConfig {
     /// TF1 `AdadeltaOptimizer` (case 8).
     Adadelta {
         /// η, default 0.001.
-        #[serde(default = "adadelta_lr")]
+        #[serde(default = "AdadeltaConfig::default_learning_rate")]
         learning_rate: f64,
         /// ρ, default 0.95.
-        #[serde(default = "adadelta_rho")]
+        #[serde(default = "AdadeltaConfig::default_rho")]
         rho: f64,
         /// ε, default 1e-8.
-        #[serde(default = "adadelta_eps")]
+        #[serde(default = "AdadeltaConfig::default_epsilon")]
         epsilon: f64,
     },
     /// TF1 `AdagradOptimizer` (case 9).
@@ -91,7 +53,7 @@ pub enum RuleConfig {
         /// η (required).
         learning_rate: f64,
         /// Initial accumulator, default 0.1 (> 0).
-        #[serde(default = "point_one")]
+        #[serde(default = "AdagradConfig::default_initial_accumulator_value")]
         initial_accumulator_value: f64,
     },
     /// TF1 `AdagradDAOptimizer` (case 10).
@@ -99,7 +61,7 @@ pub enum RuleConfig {
         /// η (required).
         learning_rate: f64,
         /// Initial squared accumulator, default 0.1 (> 0).
-        #[serde(default = "point_one")]
+        #[serde(default = "AdagradDaConfig::default_initial_value")]
         initial_gradient_squared_accumulator_value: f64,
         /// l1, default 0.
         #[serde(default)]
@@ -124,16 +86,16 @@ pub enum RuleConfig {
     /// TF1 `AdamOptimizer` (case 12).
     Adam {
         /// η, default 0.001.
-        #[serde(default = "adam_lr")]
+        #[serde(default = "AdamConfig::default_learning_rate")]
         learning_rate: f64,
         /// β1, default 0.9.
-        #[serde(default = "adam_beta1")]
+        #[serde(default = "AdamConfig::default_beta1")]
         beta1: f64,
         /// β2, default 0.999.
-        #[serde(default = "adam_beta2")]
+        #[serde(default = "AdamConfig::default_beta2")]
         beta2: f64,
         /// ε, default 1e-8.
-        #[serde(default = "adam_eps")]
+        #[serde(default = "AdamConfig::default_epsilon")]
         epsilon: f64,
     },
     /// TF1 `FtrlOptimizer` (case 13).
@@ -141,10 +103,10 @@ pub enum RuleConfig {
         /// η (required).
         learning_rate: f64,
         /// Default −0.5 (≤ 0).
-        #[serde(default = "ftrl_power")]
+        #[serde(default = "FtrlConfig::default_learning_rate_power")]
         learning_rate_power: f64,
         /// Default 0.1 (≥ 0).
-        #[serde(default = "point_one")]
+        #[serde(default = "FtrlConfig::default_initial_accumulator_value")]
         initial_accumulator_value: f64,
         /// Default 0.
         #[serde(default)]
@@ -172,7 +134,7 @@ pub enum RuleConfig {
         /// η (required).
         learning_rate: f64,
         /// Default 0.1 (> 0).
-        #[serde(default = "point_one")]
+        #[serde(default = "ProximalAdagradConfig::default_initial_accumulator_value")]
         initial_accumulator_value: f64,
         /// Default 0.
         #[serde(default)]
@@ -187,13 +149,13 @@ pub enum RuleConfig {
         /// η (required).
         learning_rate: f64,
         /// ρ, default 0.9.
-        #[serde(default = "rms_decay")]
+        #[serde(default = "RmsPropConfig::default_decay")]
         decay: f64,
         /// μ, default 0.
-        #[serde(default = "rms_momentum")]
+        #[serde(default = "RmsPropConfig::default_momentum")]
         momentum: f64,
         /// ε, default 1e-10.
-        #[serde(default = "rms_eps")]
+        #[serde(default = "RmsPropConfig::default_epsilon")]
         epsilon: f64,
         /// Default false.
         #[serde(default)]
@@ -209,32 +171,18 @@ pub enum RuleConfig {
         /// η (required).
         learning_rate: f64,
         /// β1, default 0.9.
-        #[serde(default = "adam_beta1")]
+        #[serde(default = "AdamConfig::default_beta1")]
         beta1: f64,
         /// β2, default 0.999.
-        #[serde(default = "adam_beta2")]
+        #[serde(default = "AdamConfig::default_beta2")]
         beta2: f64,
         /// ε, default 1e-8.
-        #[serde(default = "adam_eps")]
+        #[serde(default = "AdamConfig::default_epsilon")]
         epsilon: f64,
         /// `"constant"` (the study, default) or `"true"`.
-        #[serde(default = "bias_constant")]
+        #[serde(default = "LayerAdamConfig::default_bias_correction")]
         bias_correction: BiasCorrection,
     },
-}
-
-/// How `f64` config values become the kernel's hyperparameters (tf1-optimizers.md §0).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HyperPrecision {
-    /// As TF1 user code with Python floats: every hyperparameter is rounded to `f32` and then
-    /// converted to `F`, Adam's beta powers are `f32`, but initial accumulator values are exact
-    /// in `F`, and ProximalGradientDescent/ProximalAdagrad (which TF never casts, so they need
-    /// dtype-matching tensors) are exact in `F`. For `F = f32` this equals [`Self::Exact`].
-    PythonFloat,
-    /// As TF1 with numpy scalars of the variable's dtype: every value converted once to `F`;
-    /// Adam's beta powers in `F`'s dtype.
-    Exact,
 }
 
 /// Gradient noise as written in a TOML case table: `form = "scalar"` (the study's code) or
@@ -352,54 +300,51 @@ impl RuleConfig {
 
     /// Builds the rule as TF1 user code with Python floats would
     /// ([`HyperPrecision::PythonFloat`]); for `F = f32` the same as [`HyperPrecision::Exact`].
+    ///
+    /// # Errors
+    /// [`HyperError`] naming the first invalid field, checked on the values as written and then
+    /// on what the kernel sees (so an `f32` overflow is rejected).
     pub fn build<F: Float>(&self) -> Result<Rule<F>, HyperError> {
         self.build_with(HyperPrecision::PythonFloat)
     }
 
-    /// Builds the rule with the given hyperparameter precision.
+    /// Builds the rule with the given hyperparameter precision, through the rule's own config
+    /// type (which states its defaults, conditions and precision handling once).
+    ///
+    /// # Errors
+    /// As [`Self::build`].
     pub fn build_with<F: Float>(&self, precision: HyperPrecision) -> Result<Rule<F>, HyperError> {
-        // `h` is a cast hyperparameter, `x` an exact one (initial slot values, Proximal*).
-        let h = |v: f64| match precision {
-            HyperPrecision::PythonFloat => F::from_python_float(v),
-            HyperPrecision::Exact => F::from_f64_rounded(v),
-        };
-        let x = |v: f64| F::from_f64_rounded(v);
-        // Check the f64 values first, so an error names the value written in the config rather
-        // than a rounded (or overflowed) one; the constructors then check what the kernel sees.
-        self.check_raw()?;
         Ok(match *self {
             RuleConfig::GradientDescent { learning_rate } => {
-                Rule::GradientDescent(GradientDescent::new(h(learning_rate))?)
+                Rule::GradientDescent(GradientDescentConfig { learning_rate }.build(precision)?)
             }
             RuleConfig::Adadelta { learning_rate, rho, epsilon } => {
-                Rule::Adadelta(Adadelta::new(h(learning_rate), h(rho), h(epsilon))?)
+                Rule::Adadelta(AdadeltaConfig { learning_rate, rho, epsilon }.build(precision)?)
             }
-            RuleConfig::Adagrad { learning_rate, initial_accumulator_value } => {
-                Rule::Adagrad(Adagrad::new(h(learning_rate), x(initial_accumulator_value))?)
-            }
+            RuleConfig::Adagrad { learning_rate, initial_accumulator_value } => Rule::Adagrad(
+                AdagradConfig { learning_rate, initial_accumulator_value }.build(precision)?,
+            ),
             RuleConfig::AdagradDa {
                 learning_rate,
                 initial_gradient_squared_accumulator_value,
                 l1_regularization_strength,
                 l2_regularization_strength,
                 advance_global_step,
-            } => Rule::AdagradDa(AdagradDa::new(
-                h(learning_rate),
-                x(initial_gradient_squared_accumulator_value),
-                h(l1_regularization_strength),
-                h(l2_regularization_strength),
-                advance_global_step,
-            )?),
-            RuleConfig::Momentum { learning_rate, momentum, use_nesterov } => {
-                Rule::Momentum(Momentum::new(h(learning_rate), h(momentum), use_nesterov)?)
-            }
+            } => Rule::AdagradDa(
+                AdagradDaConfig {
+                    learning_rate,
+                    initial_gradient_squared_accumulator_value,
+                    l1_regularization_strength,
+                    l2_regularization_strength,
+                    advance_global_step,
+                }
+                .build(precision)?,
+            ),
+            RuleConfig::Momentum { learning_rate, momentum, use_nesterov } => Rule::Momentum(
+                MomentumConfig { learning_rate, momentum, use_nesterov }.build(precision)?,
+            ),
             RuleConfig::Adam { learning_rate, beta1, beta2, epsilon } => {
-                let powers = match precision {
-                    HyperPrecision::PythonFloat => PowerDtype::F32,
-                    HyperPrecision::Exact if F::DTYPE == "float32" => PowerDtype::F32,
-                    HyperPrecision::Exact => PowerDtype::F64,
-                };
-                Rule::Adam(Adam::new(h(learning_rate), h(beta1), h(beta2), h(epsilon), powers)?)
+                Rule::Adam(AdamConfig { learning_rate, beta1, beta2, epsilon }.build(precision)?)
             }
             RuleConfig::Ftrl {
                 learning_rate,
@@ -408,171 +353,105 @@ impl RuleConfig {
                 l1_regularization_strength,
                 l2_regularization_strength,
                 l2_shrinkage_regularization_strength,
-            } => Rule::Ftrl(Ftrl::new(
-                h(learning_rate),
-                h(learning_rate_power),
-                x(initial_accumulator_value),
-                h(l1_regularization_strength),
-                h(l2_regularization_strength),
-                h(l2_shrinkage_regularization_strength),
-            )?),
+            } => Rule::Ftrl(
+                FtrlConfig {
+                    learning_rate,
+                    learning_rate_power,
+                    initial_accumulator_value,
+                    l1_regularization_strength,
+                    l2_regularization_strength,
+                    l2_shrinkage_regularization_strength,
+                }
+                .build(precision)?,
+            ),
             RuleConfig::ProximalGradientDescent {
                 learning_rate,
                 l1_regularization_strength,
                 l2_regularization_strength,
-            } => Rule::ProximalGradientDescent(ProximalGradientDescent::new(
-                x(learning_rate),
-                x(l1_regularization_strength),
-                x(l2_regularization_strength),
-            )?),
+            } => Rule::ProximalGradientDescent(
+                ProximalGradientDescentConfig {
+                    learning_rate,
+                    l1_regularization_strength,
+                    l2_regularization_strength,
+                }
+                .build()?,
+            ),
             RuleConfig::ProximalAdagrad {
                 learning_rate,
                 initial_accumulator_value,
                 l1_regularization_strength,
                 l2_regularization_strength,
-            } => Rule::ProximalAdagrad(ProximalAdagrad::new(
-                x(learning_rate),
-                x(initial_accumulator_value),
-                x(l1_regularization_strength),
-                x(l2_regularization_strength),
-            )?),
+            } => Rule::ProximalAdagrad(
+                ProximalAdagradConfig {
+                    learning_rate,
+                    initial_accumulator_value,
+                    l1_regularization_strength,
+                    l2_regularization_strength,
+                }
+                .build()?,
+            ),
             RuleConfig::RmsProp { learning_rate, decay, momentum, epsilon, centered } => {
-                Rule::RmsProp(RmsProp::new(
-                    h(learning_rate),
-                    h(decay),
-                    h(momentum),
-                    h(epsilon),
-                    centered,
-                )?)
+                Rule::RmsProp(
+                    RmsPropConfig { learning_rate, decay, momentum, epsilon, centered }
+                        .build(precision)?,
+                )
             }
-            RuleConfig::Sgd { learning_rate } => Rule::Sgd(Sgd::new(x(learning_rate))?),
+            RuleConfig::Sgd { learning_rate } => {
+                Rule::Sgd(SgdConfig { learning_rate }.build_sgd()?)
+            }
             RuleConfig::LayerAdam { learning_rate, beta1, beta2, epsilon, bias_correction } => {
-                Rule::LayerAdam(LayerAdam::new(
-                    x(learning_rate),
-                    x(beta1),
-                    x(beta2),
-                    x(epsilon),
-                    bias_correction,
-                )?)
+                Rule::LayerAdam(
+                    LayerAdamConfig { learning_rate, beta1, beta2, epsilon, bias_correction }
+                        .build()?,
+                )
             }
         })
     }
+}
 
-    /// Validates the `f64` values as written, with the same conditions as the constructors.
-    fn check_raw(&self) -> Result<(), HyperError> {
-        use crate::error::check::{non_negative as nn, non_positive as np, positive as pos, unit};
-        let r = self.name();
-        match *self {
-            RuleConfig::GradientDescent { learning_rate } | RuleConfig::Sgd { learning_rate } => {
-                pos(r, "learning_rate", learning_rate)
-            }
-            RuleConfig::Adadelta { learning_rate, rho, epsilon } => {
-                pos(r, "learning_rate", learning_rate)?;
-                unit(r, "rho", rho)?;
-                pos(r, "epsilon", epsilon)
-            }
-            RuleConfig::Adagrad { learning_rate, initial_accumulator_value } => {
-                pos(r, "learning_rate", learning_rate)?;
-                pos(r, "initial_accumulator_value", initial_accumulator_value)
-            }
-            RuleConfig::AdagradDa {
-                learning_rate,
-                initial_gradient_squared_accumulator_value: iv,
-                l1_regularization_strength: l1,
-                l2_regularization_strength: l2,
-                ..
-            } => {
-                pos(r, "learning_rate", learning_rate)?;
-                pos(r, "initial_gradient_squared_accumulator_value", iv)?;
-                nn(r, "l1_regularization_strength", l1)?;
-                nn(r, "l2_regularization_strength", l2)
-            }
-            RuleConfig::Momentum { learning_rate, momentum, .. } => {
-                pos(r, "learning_rate", learning_rate)?;
-                unit(r, "momentum", momentum)
-            }
-            RuleConfig::Adam { learning_rate, beta1, beta2, epsilon }
-            | RuleConfig::LayerAdam { learning_rate, beta1, beta2, epsilon, .. } => {
-                pos(r, "learning_rate", learning_rate)?;
-                unit(r, "beta1", beta1)?;
-                unit(r, "beta2", beta2)?;
-                pos(r, "epsilon", epsilon)
-            }
-            RuleConfig::Ftrl {
-                learning_rate,
-                learning_rate_power,
-                initial_accumulator_value,
-                l1_regularization_strength,
-                l2_regularization_strength,
-                l2_shrinkage_regularization_strength,
-            } => {
-                pos(r, "learning_rate", learning_rate)?;
-                np(r, "learning_rate_power", learning_rate_power)?;
-                nn(r, "initial_accumulator_value", initial_accumulator_value)?;
-                nn(r, "l1_regularization_strength", l1_regularization_strength)?;
-                nn(r, "l2_regularization_strength", l2_regularization_strength)?;
-                nn(r, "l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength)
-            }
-            RuleConfig::ProximalGradientDescent {
-                learning_rate,
-                l1_regularization_strength,
-                l2_regularization_strength,
-            } => {
-                pos(r, "learning_rate", learning_rate)?;
-                nn(r, "l1_regularization_strength", l1_regularization_strength)?;
-                nn(r, "l2_regularization_strength", l2_regularization_strength)
-            }
-            RuleConfig::ProximalAdagrad {
-                learning_rate,
-                initial_accumulator_value,
-                l1_regularization_strength,
-                l2_regularization_strength,
-            } => {
-                pos(r, "learning_rate", learning_rate)?;
-                pos(r, "initial_accumulator_value", initial_accumulator_value)?;
-                nn(r, "l1_regularization_strength", l1_regularization_strength)?;
-                nn(r, "l2_regularization_strength", l2_regularization_strength)
-            }
-            RuleConfig::RmsProp { learning_rate, decay, momentum, epsilon, .. } => {
-                pos(r, "learning_rate", learning_rate)?;
-                unit(r, "decay", decay)?;
-                unit(r, "momentum", momentum)?;
-                pos(r, "epsilon", epsilon)
-            }
+macro_rules! each_rule {
+    ($self:ident, $r:ident => $e:expr) => {
+        match $self {
+            Rule::GradientDescent($r) => $e,
+            Rule::Adadelta($r) => $e,
+            Rule::Adagrad($r) => $e,
+            Rule::AdagradDa($r) => $e,
+            Rule::Momentum($r) => $e,
+            Rule::Adam($r) => $e,
+            Rule::Ftrl($r) => $e,
+            Rule::ProximalGradientDescent($r) => $e,
+            Rule::ProximalAdagrad($r) => $e,
+            Rule::RmsProp($r) => $e,
+            Rule::Sgd($r) => $e,
+            Rule::LayerAdam($r) => $e,
         }
-    }
+    };
 }
 
 macro_rules! dispatch {
     ($self:ident, $state:ident, $pg:ident; $($v:ident),*) => {
         match ($self, $state) {
             $( (Rule::$v(r), RuleState::$v(s)) => r.update(s, $pg), )*
-            (rule, state) => Err(UpdateError::StateKind { rule: rule.name(), state: state.name() }),
+            (rule, state) => Err(UpdateError::StateKind {
+                rule: UpdateRule::<F>::name(rule),
+                state: state.name(),
+            }),
         }
     };
 }
 
-impl<F: Float> Rule<F> {
-    /// The rule's name as in TF1 (or the study).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Rule::GradientDescent(_) => "GradientDescent",
-            Rule::Adadelta(_) => "Adadelta",
-            Rule::Adagrad(_) => "Adagrad",
-            Rule::AdagradDa(_) => "AdagradDA",
-            Rule::Momentum(_) => "Momentum",
-            Rule::Adam(_) => "Adam",
-            Rule::Ftrl(_) => "Ftrl",
-            Rule::ProximalGradientDescent(_) => "ProximalGradientDescent",
-            Rule::ProximalAdagrad(_) => "ProximalAdagrad",
-            Rule::RmsProp(_) => "RMSProp",
-            Rule::Sgd(_) => "Sgd",
-            Rule::LayerAdam(_) => "LayerAdam",
-        }
+impl<F: Float> UpdateRule<F> for Rule<F> {
+    type State = RuleState<F>;
+
+    fn name(&self) -> &'static str {
+        each_rule!(self, r => r.name())
     }
 
-    /// Creates the rule's state for tensors of the given lengths.
-    pub fn init(&self, lens: &[usize]) -> RuleState<F> {
+    fn hyperparameter_table(&self) -> Hyperparameters {
+        each_rule!(self, r => r.hyperparameter_table())
+    }
+
+    fn init(&self, lens: &[usize]) -> RuleState<F> {
         match self {
             Rule::GradientDescent(r) => RuleState::GradientDescent(r.init(lens)),
             Rule::Adadelta(r) => RuleState::Adadelta(r.init(lens)),
@@ -589,18 +468,55 @@ impl<F: Float> Rule<F> {
         }
     }
 
-    /// One `apply_gradients` call over all tensors (see each rule's `update`).
-    pub fn update<'a, I>(
+    /// Dispatches to the variant's rule; a state of another rule is
+    /// [`UpdateError::StateKind`].
+    fn update<'a, I>(
         &self,
         state: &mut RuleState<F>,
         params_and_grads: I,
     ) -> Result<(), UpdateError>
     where
-        I: IntoIterator<Item = (&'a mut [F], &'a mut [F])>,
+        I: IntoIterator<Item = (&'a mut [F], &'a [F])>,
         F: 'a,
     {
-        dispatch!(self, state, params_and_grads; GradientDescent, Adadelta, Adagrad, AdagradDa, Momentum, Adam,
-            Ftrl, ProximalGradientDescent, ProximalAdagrad, RmsProp, Sgd, LayerAdam)
+        dispatch!(self, state, params_and_grads; GradientDescent, Adadelta, Adagrad, AdagradDa,
+            Momentum, Adam, Ftrl, ProximalGradientDescent, ProximalAdagrad, RmsProp, Sgd, LayerAdam)
+    }
+}
+
+/// The entry points callers used before [`UpdateRule`] existed; they need no trait import and
+/// accept mutable gradient slices (as `Mlp::params_and_grads` yields them) as well as shared ones.
+impl<F: Float> Rule<F> {
+    /// The rule's name as in TF1 (or the study).
+    pub fn name(&self) -> &'static str {
+        UpdateRule::<F>::name(self)
+    }
+
+    /// Creates the rule's state for tensors of the given lengths.
+    pub fn init(&self, lens: &[usize]) -> RuleState<F> {
+        UpdateRule::init(self, lens)
+    }
+
+    /// One `apply_gradients` call over all tensors ([`UpdateRule::update`]); gradients may be
+    /// `&[F]` or `&mut [F]` and are only read.
+    ///
+    /// # Errors
+    /// As [`UpdateRule::update`], plus [`UpdateError::StateKind`] for another rule's state.
+    pub fn update<'a, I, G>(
+        &self,
+        state: &mut RuleState<F>,
+        params_and_grads: I,
+    ) -> Result<(), UpdateError>
+    where
+        I: IntoIterator<Item = (&'a mut [F], G)>,
+        G: GradientSlice<'a, F>,
+        F: 'a,
+    {
+        UpdateRule::update(
+            self,
+            state,
+            params_and_grads.into_iter().map(|(w, g)| (w, g.into_gradient())),
+        )
     }
 }
 

@@ -64,13 +64,21 @@ pub enum UpdateError {
         /// Tensors recorded by `init`.
         expected: usize,
     },
-    /// A [`crate::Rule`] was given the state of a different rule.
+    /// A [`crate::Rule`] or [`crate::BoxedRule`] was given the state of a different rule.
     #[error("rule {rule} was given a state created by {state}")]
     StateKind {
         /// The rule's name.
         rule: &'static str,
         /// The name of the rule that created the state.
         state: &'static str,
+    },
+    /// A deserialised [`crate::DynState`] does not parse as the rule's own state type.
+    #[error("rule {rule} cannot use the restored state: {message}")]
+    Restore {
+        /// The rule's name.
+        rule: &'static str,
+        /// What did not fit (serde's message names the field).
+        message: String,
     },
 }
 

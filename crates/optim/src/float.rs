@@ -3,7 +3,7 @@
 use std::fmt::{Debug, Display};
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 mod sealed {
     pub trait Sealed {}
@@ -100,6 +100,40 @@ impl Float for f64 {
     #[inline(always)]
     fn widen(self) -> f64 {
         self
+    }
+}
+
+/// How `f64` config values become the kernel's hyperparameters (TF1's dtype rule: a Python float
+/// becomes a `float32` tensor that is then cast to the variable's dtype).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HyperPrecision {
+    /// As TF1 user code with Python floats: every hyperparameter is rounded to `f32` and then
+    /// converted to `F`, Adam's beta powers are `f32`, but initial accumulator values are exact
+    /// in `F`, and ProximalGradientDescent/ProximalAdagrad (which TF never casts, so they need
+    /// dtype-matching tensors) are exact in `F`. For `F = f32` this equals [`Self::Exact`].
+    /// The default: it is what TF1 code written with literals does.
+    #[default]
+    PythonFloat,
+    /// As TF1 with numpy scalars of the variable's dtype: every value converted once to `F`;
+    /// Adam's beta powers in `F`'s dtype.
+    Exact,
+}
+
+impl HyperPrecision {
+    /// A hyperparameter TF casts (`learning_rate`, β, ε, ρ, …): through `f32` for
+    /// [`Self::PythonFloat`], rounded once to `F` for [`Self::Exact`].
+    pub fn cast<F: Float>(self, value: f64) -> F {
+        match self {
+            HyperPrecision::PythonFloat => F::from_python_float(value),
+            HyperPrecision::Exact => F::from_f64_rounded(value),
+        }
+    }
+
+    /// A value TF builds directly in the variable's dtype (initial slot values, the Proximal
+    /// rules' hyperparameters): rounded once to `F` in both modes.
+    pub fn exact<F: Float>(value: f64) -> F {
+        F::from_f64_rounded(value)
     }
 }
 

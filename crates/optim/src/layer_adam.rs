@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{check, shape};
+use crate::adam::AdamConfig;
+use crate::float::HyperPrecision;
+
+use crate::error::shape;
+use crate::rule::{num, HyperValue, Hyperparameters, UpdateRule};
 use crate::{Float, HyperError, UpdateError};
 
 /// Which bias correction [`LayerAdam`] applies.
@@ -63,31 +67,56 @@ impl<F: Float> LayerAdam<F> {
         epsilon: F,
         bias_correction: BiasCorrection,
     ) -> Result<Self, HyperError> {
-        check::positive("LayerAdam", "learning_rate", learning_rate.widen())?;
-        check::unit("LayerAdam", "beta1", beta1.widen())?;
-        check::unit("LayerAdam", "beta2", beta2.widen())?;
-        check::positive("LayerAdam", "epsilon", epsilon.widen())?;
+        AdamConfig::check(
+            "LayerAdam",
+            learning_rate.widen(),
+            beta1.widen(),
+            beta2.widen(),
+            epsilon.widen(),
+        )?;
         Ok(Self { learning_rate, beta1, beta2, epsilon, bias_correction })
     }
 
-    /// The study's values (β1 0.9, β2 0.999, ε 1e-8, constant correction).
-    pub fn study(learning_rate: F) -> Result<Self, HyperError> {
-        Self::new(
-            learning_rate,
-            F::from_f64_rounded(0.9),
-            F::from_f64_rounded(0.999),
-            F::from_f64_rounded(1e-8),
-            BiasCorrection::Constant,
-        )
+    /// The study's values (β1 0.9, β2 0.999, ε 1e-8, constant correction), each rounded once
+    /// to `F` ([`LayerAdamConfig::study`]).
+    ///
+    /// # Errors
+    /// [`HyperError`] for an invalid learning rate.
+    pub fn study(learning_rate: f64) -> Result<Self, HyperError> {
+        LayerAdamConfig::study(learning_rate).build()
     }
 
     /// `(learning_rate, beta1, beta2, epsilon, bias_correction)`.
     pub fn hyperparameters(&self) -> (F, F, F, F, BiasCorrection) {
         (self.learning_rate, self.beta1, self.beta2, self.epsilon, self.bias_correction)
     }
+}
+
+impl<F: Float> UpdateRule<F> for LayerAdam<F> {
+    type State = LayerAdamState<F>;
+
+    fn name(&self) -> &'static str {
+        "LayerAdam"
+    }
+
+    fn hyperparameter_table(&self) -> Hyperparameters {
+        vec![
+            num("learning_rate", self.learning_rate),
+            num("beta1", self.beta1),
+            num("beta2", self.beta2),
+            num("epsilon", self.epsilon),
+            (
+                "bias_correction",
+                HyperValue::Text(match self.bias_correction {
+                    BiasCorrection::Constant => "constant",
+                    BiasCorrection::True => "true",
+                }),
+            ),
+        ]
+    }
 
     /// Creates zeroed moments at step 0.
-    pub fn init(&self, lens: &[usize]) -> LayerAdamState<F> {
+    fn init(&self, lens: &[usize]) -> LayerAdamState<F> {
         LayerAdamState {
             step: 0,
             beta1_power: F::one(),
@@ -98,13 +127,13 @@ impl<F: Float> LayerAdam<F> {
     }
 
     /// One step over all tensors; the step count advances once. Gradients are only read.
-    pub fn update<'a, I>(
+    fn update<'a, I>(
         &self,
         state: &mut LayerAdamState<F>,
         params_and_grads: I,
     ) -> Result<(), UpdateError>
     where
-        I: IntoIterator<Item = (&'a mut [F], &'a mut [F])>,
+        I: IntoIterator<Item = (&'a mut [F], &'a [F])>,
         F: 'a,
     {
         let (lr, b1, b2, eps) = (self.learning_rate, self.beta1, self.beta2, self.epsilon);
@@ -137,5 +166,63 @@ impl<F: Float> LayerAdam<F> {
         state.beta1_power = b1p;
         state.beta2_power = b2p;
         Ok(())
+    }
+}
+
+/// The table `{ rule = "layer_adam", learning_rate, beta1, beta2, epsilon, bias_correction }`;
+/// the learning rate is required, β/ε default to Adam's ([`AdamConfig`]'s constants, which are
+/// also the study's), `bias_correction` to the study's `"constant"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerAdamConfig {
+    /// η (required).
+    pub learning_rate: f64,
+    /// β1, default 0.9.
+    #[serde(default = "AdamConfig::default_beta1")]
+    pub beta1: f64,
+    /// β2, default 0.999.
+    #[serde(default = "AdamConfig::default_beta2")]
+    pub beta2: f64,
+    /// ε, default 1e-8.
+    #[serde(default = "AdamConfig::default_epsilon")]
+    pub epsilon: f64,
+    /// `"constant"` (the study, default) or `"true"`.
+    #[serde(default = "LayerAdamConfig::default_bias_correction")]
+    pub bias_correction: BiasCorrection,
+}
+
+impl LayerAdamConfig {
+    /// The study's bias correction.
+    pub const DEFAULT_BIAS_CORRECTION: BiasCorrection = BiasCorrection::Constant;
+
+    pub(crate) fn default_bias_correction() -> BiasCorrection {
+        Self::DEFAULT_BIAS_CORRECTION
+    }
+
+    /// The study's values with the given learning rate.
+    pub fn study(learning_rate: f64) -> Self {
+        Self {
+            learning_rate,
+            beta1: AdamConfig::DEFAULT_BETA1,
+            beta2: AdamConfig::DEFAULT_BETA2,
+            epsilon: AdamConfig::DEFAULT_EPSILON,
+            bias_correction: Self::DEFAULT_BIAS_CORRECTION,
+        }
+    }
+
+    /// Validates the values as written, then builds the rule with every value rounded once to
+    /// `F` (not a TF kernel: no Python-float rounding).
+    ///
+    /// # Errors
+    /// [`HyperError`] naming the first invalid field.
+    pub fn build<F: Float>(&self) -> Result<LayerAdam<F>, HyperError> {
+        AdamConfig::check("LayerAdam", self.learning_rate, self.beta1, self.beta2, self.epsilon)?;
+        LayerAdam::new(
+            HyperPrecision::exact(self.learning_rate),
+            HyperPrecision::exact(self.beta1),
+            HyperPrecision::exact(self.beta2),
+            HyperPrecision::exact(self.epsilon),
+            self.bias_correction,
+        )
     }
 }

@@ -27,6 +27,7 @@ mod adagrad;
 mod adagrad_da;
 mod adam;
 mod config;
+mod dynamic;
 mod error;
 mod float;
 mod ftrl;
@@ -36,30 +37,32 @@ mod momentum;
 mod noise;
 mod proximal_adagrad;
 mod proximal_gradient_descent;
+mod registry;
 mod rmsprop;
+mod rule;
 mod sgd;
 
-pub use adadelta::{
-    Adadelta, AdadeltaState, ADADELTA_DEFAULT_EPSILON, ADADELTA_DEFAULT_LEARNING_RATE,
-    ADADELTA_DEFAULT_RHO,
-};
-pub use adagrad::{Adagrad, AdagradState, ADAGRAD_DEFAULT_INITIAL_ACCUMULATOR};
-pub use adagrad_da::{AdagradDa, AdagradDaState};
-pub use adam::{
-    Adam, AdamState, PowerDtype, ADAM_DEFAULT_BETA1, ADAM_DEFAULT_BETA2, ADAM_DEFAULT_EPSILON,
-    ADAM_DEFAULT_LEARNING_RATE,
-};
-pub use config::{HyperPrecision, NoiseConfig, Rule, RuleConfig, RuleState};
+pub use adadelta::{Adadelta, AdadeltaConfig, AdadeltaState};
+pub use adagrad::{Adagrad, AdagradConfig, AdagradState};
+pub use adagrad_da::{AdagradDa, AdagradDaConfig, AdagradDaState};
+pub use adam::{Adam, AdamConfig, AdamState, PowerDtype};
+pub use config::{NoiseConfig, Rule, RuleConfig, RuleState};
+pub use dynamic::{BoxedRule, BoxedTransform, DynRule, DynState, DynTransform};
 pub use error::{HyperError, UpdateError};
-pub use float::Float;
-pub use ftrl::{Ftrl, FtrlState};
-pub use gradient_descent::{GradientDescent, NoSlots};
-pub use layer_adam::{BiasCorrection, LayerAdam, LayerAdamState};
-pub use momentum::{Momentum, MomentumState};
+pub use float::{Float, HyperPrecision};
+pub use ftrl::{Ftrl, FtrlConfig, FtrlState};
+pub use gradient_descent::{GradientDescent, GradientDescentConfig, NoSlots};
+pub use layer_adam::{BiasCorrection, LayerAdam, LayerAdamConfig, LayerAdamState};
+pub use momentum::{Momentum, MomentumConfig, MomentumState};
 pub use noise::{GradientNoise, NoiseForm, NoiseState};
-pub use proximal_adagrad::{ProximalAdagrad, ProximalAdagradState};
-pub use proximal_gradient_descent::ProximalGradientDescent;
-pub use rmsprop::{
-    RmsProp, RmsPropState, RMSPROP_DEFAULT_DECAY, RMSPROP_DEFAULT_EPSILON, RMSPROP_DEFAULT_MOMENTUM,
+pub use proximal_adagrad::{ProximalAdagrad, ProximalAdagradConfig, ProximalAdagradState};
+pub use proximal_gradient_descent::{ProximalGradientDescent, ProximalGradientDescentConfig};
+pub use registry::{
+    parse_table, BuildError, Registry, Table, DEFAULT_TRANSFORM, RULE_KEY, TRANSFORM_KEY,
 };
-pub use sgd::Sgd;
+pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropState};
+pub use rule::{
+    chain, Chain, ChainState, GradientSlice, GradientTransform, HyperValue, Hyperparameters,
+    UpdateRule,
+};
+pub use sgd::{Sgd, SgdConfig};

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::float::HyperPrecision;
+
 use crate::error::{check, shape};
+use crate::rule::{num, HyperValue, Hyperparameters, UpdateRule};
 use crate::{Float, HyperError, UpdateError};
 
 /// TF1 `MomentumOptimizer(learning_rate, momentum, use_nesterov=False)` (kernel
@@ -31,8 +34,7 @@ pub struct MomentumState<F> {
 impl<F: Float> Momentum<F> {
     /// Builds the rule: `learning_rate > 0`, `0 <= momentum < 1`.
     pub fn new(learning_rate: F, momentum: F, use_nesterov: bool) -> Result<Self, HyperError> {
-        check::positive("Momentum", "learning_rate", learning_rate.widen())?;
-        check::unit("Momentum", "momentum", momentum.widen())?;
+        MomentumConfig::check(learning_rate.widen(), momentum.widen())?;
         Ok(Self { learning_rate, momentum, use_nesterov })
     }
 
@@ -40,20 +42,36 @@ impl<F: Float> Momentum<F> {
     pub fn hyperparameters(&self) -> (F, F, bool) {
         (self.learning_rate, self.momentum, self.use_nesterov)
     }
+}
+
+impl<F: Float> UpdateRule<F> for Momentum<F> {
+    type State = MomentumState<F>;
+
+    fn name(&self) -> &'static str {
+        "Momentum"
+    }
+
+    fn hyperparameter_table(&self) -> Hyperparameters {
+        vec![
+            num("learning_rate", self.learning_rate),
+            num("momentum", self.momentum),
+            ("use_nesterov", HyperValue::Bool(self.use_nesterov)),
+        ]
+    }
 
     /// Creates zeroed accumulators.
-    pub fn init(&self, lens: &[usize]) -> MomentumState<F> {
+    fn init(&self, lens: &[usize]) -> MomentumState<F> {
         MomentumState { momentum: lens.iter().map(|&n| vec![F::zero(); n]).collect() }
     }
 
     /// One `apply_gradients` call over all tensors. Gradients are only read.
-    pub fn update<'a, I>(
+    fn update<'a, I>(
         &self,
         state: &mut MomentumState<F>,
         params_and_grads: I,
     ) -> Result<(), UpdateError>
     where
-        I: IntoIterator<Item = (&'a mut [F], &'a mut [F])>,
+        I: IntoIterator<Item = (&'a mut [F], &'a [F])>,
         F: 'a,
     {
         let (lr, mu) = (self.learning_rate, self.momentum);
@@ -79,5 +97,40 @@ impl<F: Float> Momentum<F> {
             count = i + 1;
         }
         shape::count("Momentum", expected, count)
+    }
+}
+
+/// The table `{ rule = "momentum", learning_rate, momentum, use_nesterov }`; TF1 requires both
+/// η and μ (no preset), `use_nesterov` defaults to false.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MomentumConfig {
+    /// η (required).
+    pub learning_rate: f64,
+    /// μ (required, as in TF1).
+    pub momentum: f64,
+    /// Nesterov form, default false.
+    #[serde(default)]
+    pub use_nesterov: bool,
+}
+
+impl MomentumConfig {
+    /// The one statement of the rule's conditions: `learning_rate > 0`, `0 <= momentum < 1`.
+    pub(crate) fn check(learning_rate: f64, momentum: f64) -> Result<(), HyperError> {
+        check::positive("Momentum", "learning_rate", learning_rate)?;
+        check::unit("Momentum", "momentum", momentum)
+    }
+
+    /// Validates the values as written, then builds the rule (η, μ cast per `precision`).
+    ///
+    /// # Errors
+    /// [`HyperError`] naming the first invalid field.
+    pub fn build<F: Float>(&self, precision: HyperPrecision) -> Result<Momentum<F>, HyperError> {
+        Self::check(self.learning_rate, self.momentum)?;
+        Momentum::new(
+            precision.cast(self.learning_rate),
+            precision.cast(self.momentum),
+            self.use_nesterov,
+        )
     }
 }

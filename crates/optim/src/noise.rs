@@ -6,7 +6,8 @@ use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::check;
-use crate::{Float, HyperError};
+use crate::rule::{GradientTransform, HyperValue, Hyperparameters};
+use crate::{Float, HyperError, UpdateError};
 
 /// Which form of gradient noise to add.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,13 +43,21 @@ pub struct GradientNoise {
     form: NoiseForm,
 }
 
-/// The transform's state: its random stream and its call count.
+/// The transform's state: its random stream, its call count and the current epoch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NoiseState {
     /// The ChaCha8 stream all draws come from (serialised with its position).
     pub rng: ChaCha8Rng,
     /// Completed `apply` calls (the paper form's t).
     pub step: u64,
+    /// The epoch set by [`GradientTransform::set_epoch`] (the scalar form's t); absent in states
+    /// saved before it existed, hence the default.
+    #[serde(default)]
+    pub epoch: u64,
+    /// Between `begin` and `end` of a step: the scalar form's `ε_t` or the paper form's σ;
+    /// zero between steps, so it is not serialised.
+    #[serde(skip)]
+    pending: f64,
 }
 
 impl GradientNoise {
@@ -67,9 +76,15 @@ impl GradientNoise {
         Ok(Self { form })
     }
 
+    /// The study's noise scale (`sigma0` of the scalar form, the default `eta` of the paper
+    /// form): 0.001.
+    pub const STUDY_SCALE: f64 = 0.001;
+    /// The study's (and the paper's) decay exponent: 0.55.
+    pub const STUDY_GAMMA: f64 = 0.55;
+
     /// The study's coded form: scalar, `σ_t = 0.001/(1+t)^0.55`.
     pub fn study() -> Self {
-        Self { form: NoiseForm::Scalar { sigma0: 0.001, gamma: 0.55 } }
+        Self { form: NoiseForm::Scalar { sigma0: Self::STUDY_SCALE, gamma: Self::STUDY_GAMMA } }
     }
 
     /// The form and its parameters.
@@ -79,8 +94,10 @@ impl GradientNoise {
 
     /// Creates the state from a caller-derived stream (the runner derives it from
     /// `(seed, trial, experiment, purpose)`).
+    ///
+    /// The pre-trait entry point; [`GradientTransform::init`] takes the tensor lengths too.
     pub fn init(&self, rng: ChaCha8Rng) -> NoiseState {
-        NoiseState { rng, step: 0 }
+        NoiseState { rng, step: 0, epoch: 0, pending: 0.0 }
     }
 
     /// The standard deviation used at `epoch` (scalar form) or at the state's step (paper form).
@@ -93,32 +110,85 @@ impl GradientNoise {
 
     /// Adds noise to every gradient tensor in place; `epoch` is the study's `t` for the scalar
     /// form and ignored by the paper form. Advances the state's step by one.
+    ///
+    /// The pre-trait entry point: sets the state's epoch, then runs
+    /// [`GradientTransform::apply`].
     pub fn apply<'a, F: Float, I: IntoIterator<Item = &'a mut [F]>>(
         &self,
         state: &mut NoiseState,
         epoch: u64,
         grads: I,
     ) {
-        let sd = self.std_dev(state, epoch);
+        state.epoch = epoch;
+        // `begin` cannot fail for a `NoiseState`.
+        let _ = GradientTransform::<F>::apply(self, state, grads);
+    }
+}
+
+impl<F: Float> GradientTransform<F> for GradientNoise {
+    type State = NoiseState;
+
+    fn name(&self) -> &'static str {
+        "GradientNoise"
+    }
+
+    fn hyperparameter_table(&self) -> Hyperparameters {
         match self.form {
+            NoiseForm::Scalar { sigma0, gamma } => vec![
+                ("form", HyperValue::Text("scalar")),
+                ("sigma0", HyperValue::Number(sigma0)),
+                ("gamma", HyperValue::Number(gamma)),
+            ],
+            NoiseForm::Paper { eta, gamma } => vec![
+                ("form", HyperValue::Text("paper")),
+                ("eta", HyperValue::Number(eta)),
+                ("gamma", HyperValue::Number(gamma)),
+            ],
+        }
+    }
+
+    fn init(&self, _lens: &[usize], rng: ChaCha8Rng) -> NoiseState {
+        GradientNoise::init(self, rng)
+    }
+
+    fn set_epoch(&self, state: &mut NoiseState, epoch: u64) {
+        state.epoch = epoch;
+    }
+
+    /// Computes σ for this step; the scalar form draws its one `ε_t` here.
+    fn begin(&self, state: &mut NoiseState) -> Result<(), UpdateError> {
+        let sd = self.std_dev(state, state.epoch);
+        state.pending = match self.form {
             NoiseForm::Scalar { .. } => {
                 let z: f64 = state.rng.sample(StandardNormal);
-                let eps = F::from_f64_rounded(z * sd);
-                for g in grads {
-                    for g in g.iter_mut() {
-                        *g = *g + eps;
-                    }
+                z * sd
+            }
+            NoiseForm::Paper { .. } => sd,
+        };
+        Ok(())
+    }
+
+    /// Scalar: `g ← g + F(ε_t)`; paper: `g ← g + F(z·σ)` with a fresh `z` per element.
+    fn apply_tensor(&self, state: &mut NoiseState, _index: usize, grad: &mut [F]) {
+        match self.form {
+            NoiseForm::Scalar { .. } => {
+                let eps = F::from_f64_rounded(state.pending);
+                for g in grad.iter_mut() {
+                    *g = *g + eps;
                 }
             }
             NoiseForm::Paper { .. } => {
-                for g in grads {
-                    for g in g.iter_mut() {
-                        let z: f64 = state.rng.sample(StandardNormal);
-                        *g = *g + F::from_f64_rounded(z * sd);
-                    }
+                let sd = state.pending;
+                for g in grad.iter_mut() {
+                    let z: f64 = state.rng.sample(StandardNormal);
+                    *g = *g + F::from_f64_rounded(z * sd);
                 }
             }
         }
+    }
+
+    fn end(&self, state: &mut NoiseState) {
+        state.pending = 0.0;
         state.step += 1;
     }
 }

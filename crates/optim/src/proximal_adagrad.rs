@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::float::HyperPrecision;
+
 use crate::error::{check, shape};
+use crate::rule::{num, Hyperparameters, UpdateRule};
 use crate::{Float, HyperError, UpdateError};
 
 /// TF1 `ProximalAdagradOptimizer(learning_rate, initial_accumulator_value=0.1,
@@ -44,39 +47,61 @@ impl<F: Float> ProximalAdagrad<F> {
         l1: F,
         l2: F,
     ) -> Result<Self, HyperError> {
-        const R: &str = "ProximalAdagrad";
-        check::positive(R, "learning_rate", learning_rate.widen())?;
-        check::positive(R, "initial_accumulator_value", initial_accumulator_value.widen())?;
-        check::non_negative(R, "l1_regularization_strength", l1.widen())?;
-        check::non_negative(R, "l2_regularization_strength", l2.widen())?;
+        ProximalAdagradConfig::check(
+            learning_rate.widen(),
+            initial_accumulator_value.widen(),
+            l1.widen(),
+            l2.widen(),
+        )?;
         Ok(Self { learning_rate, initial_accumulator_value, l1, l2 })
     }
 
-    /// TF1 defaults (iav 0.1, l1 = l2 = 0) for the given learning rate.
-    pub fn tf1(learning_rate: F) -> Result<Self, HyperError> {
-        Self::new(learning_rate, F::from_f64_rounded(0.1), F::zero(), F::zero())
+    /// TF1 `ProximalAdagradOptimizer(learning_rate)`: iav 0.1, l1 = l2 = 0, all exact in `F`
+    /// (TF never casts this rule's hyperparameters; [`ProximalAdagradConfig::tf1`]).
+    ///
+    /// # Errors
+    /// [`HyperError`] for an invalid learning rate.
+    pub fn tf1(learning_rate: f64) -> Result<Self, HyperError> {
+        ProximalAdagradConfig::tf1(learning_rate).build()
     }
 
     /// `(learning_rate, initial_accumulator_value, l1, l2)` as the kernel sees them.
     pub fn hyperparameters(&self) -> (F, F, F, F) {
         (self.learning_rate, self.initial_accumulator_value, self.l1, self.l2)
     }
+}
+
+impl<F: Float> UpdateRule<F> for ProximalAdagrad<F> {
+    type State = ProximalAdagradState<F>;
+
+    fn name(&self) -> &'static str {
+        "ProximalAdagrad"
+    }
+
+    fn hyperparameter_table(&self) -> Hyperparameters {
+        vec![
+            num("learning_rate", self.learning_rate),
+            num("initial_accumulator_value", self.initial_accumulator_value),
+            num("l1_regularization_strength", self.l1),
+            num("l2_regularization_strength", self.l2),
+        ]
+    }
 
     /// Creates the accumulators, filled with `iav`.
-    pub fn init(&self, lens: &[usize]) -> ProximalAdagradState<F> {
+    fn init(&self, lens: &[usize]) -> ProximalAdagradState<F> {
         ProximalAdagradState {
             accumulator: lens.iter().map(|&n| vec![self.initial_accumulator_value; n]).collect(),
         }
     }
 
     /// One `apply_gradients` call over all tensors. Gradients are only read.
-    pub fn update<'a, I>(
+    fn update<'a, I>(
         &self,
         state: &mut ProximalAdagradState<F>,
         params_and_grads: I,
     ) -> Result<(), UpdateError>
     where
-        I: IntoIterator<Item = (&'a mut [F], &'a mut [F])>,
+        I: IntoIterator<Item = (&'a mut [F], &'a [F])>,
         F: 'a,
     {
         let (lr, l1, l2) = (self.learning_rate, self.l1, self.l2);
@@ -106,5 +131,70 @@ impl<F: Float> ProximalAdagrad<F> {
             count = i + 1;
         }
         shape::count("ProximalAdagrad", expected, count)
+    }
+}
+
+/// The table `{ rule = "proximal_adagrad", learning_rate, initial_accumulator_value,
+/// l1_regularization_strength, l2_regularization_strength }`; the learning rate is required, the
+/// rest default to TF1's values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProximalAdagradConfig {
+    /// η (required).
+    pub learning_rate: f64,
+    /// TF1 default 0.1 (> 0).
+    #[serde(default = "ProximalAdagradConfig::default_initial_accumulator_value")]
+    pub initial_accumulator_value: f64,
+    /// Default 0.
+    #[serde(default)]
+    pub l1_regularization_strength: f64,
+    /// Default 0.
+    #[serde(default)]
+    pub l2_regularization_strength: f64,
+}
+
+impl ProximalAdagradConfig {
+    /// TF1's default initial accumulator value.
+    pub const DEFAULT_INITIAL_ACCUMULATOR_VALUE: f64 = 0.1;
+
+    pub(crate) fn default_initial_accumulator_value() -> f64 {
+        Self::DEFAULT_INITIAL_ACCUMULATOR_VALUE
+    }
+
+    /// TF1's defaults with the given learning rate.
+    pub fn tf1(learning_rate: f64) -> Self {
+        Self {
+            learning_rate,
+            initial_accumulator_value: Self::DEFAULT_INITIAL_ACCUMULATOR_VALUE,
+            l1_regularization_strength: 0.0,
+            l2_regularization_strength: 0.0,
+        }
+    }
+
+    /// The one statement of the rule's conditions: `learning_rate > 0`,
+    /// `initial_accumulator_value > 0` (TF raises otherwise), `l1, l2 >= 0`.
+    pub(crate) fn check(lr: f64, iav: f64, l1: f64, l2: f64) -> Result<(), HyperError> {
+        const R: &str = "ProximalAdagrad";
+        check::positive(R, "learning_rate", lr)?;
+        check::positive(R, "initial_accumulator_value", iav)?;
+        check::non_negative(R, "l1_regularization_strength", l1)?;
+        check::non_negative(R, "l2_regularization_strength", l2)
+    }
+
+    /// Validates the values as written, then builds the rule with every value exact in `F` in
+    /// both precision modes (TF never casts them).
+    ///
+    /// # Errors
+    /// [`HyperError`] naming the first invalid field.
+    pub fn build<F: Float>(&self) -> Result<ProximalAdagrad<F>, HyperError> {
+        let (lr, iav) = (self.learning_rate, self.initial_accumulator_value);
+        let (l1, l2) = (self.l1_regularization_strength, self.l2_regularization_strength);
+        Self::check(lr, iav, l1, l2)?;
+        ProximalAdagrad::new(
+            HyperPrecision::exact(lr),
+            HyperPrecision::exact(iav),
+            HyperPrecision::exact(l1),
+            HyperPrecision::exact(l2),
+        )
     }
 }

@@ -1,7 +1,11 @@
 //! TF1 `ProximalGradientDescentOptimizer` (FOBOS).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{check, shape};
+use crate::float::HyperPrecision;
 use crate::gradient_descent::NoSlots;
+use crate::rule::{num, Hyperparameters, UpdateRule};
 use crate::{Float, HyperError, UpdateError};
 
 /// TF1 `ProximalGradientDescentOptimizer(learning_rate, l1_regularization_strength=0.0,
@@ -23,32 +27,49 @@ pub struct ProximalGradientDescent<F> {
 impl<F: Float> ProximalGradientDescent<F> {
     /// Builds the rule: `learning_rate > 0`, `l1, l2 >= 0`, all finite.
     pub fn new(learning_rate: F, l1: F, l2: F) -> Result<Self, HyperError> {
-        const R: &str = "ProximalGradientDescent";
-        check::positive(R, "learning_rate", learning_rate.widen())?;
-        check::non_negative(R, "l1_regularization_strength", l1.widen())?;
-        check::non_negative(R, "l2_regularization_strength", l2.widen())?;
+        ProximalGradientDescentConfig::check(learning_rate.widen(), l1.widen(), l2.widen())?;
         Ok(Self { learning_rate, l1, l2 })
     }
 
-    /// TF1 defaults (`l1 = l2 = 0`) for the given learning rate.
-    pub fn tf1(learning_rate: F) -> Result<Self, HyperError> {
-        Self::new(learning_rate, F::zero(), F::zero())
+    /// TF1 `ProximalGradientDescentOptimizer(learning_rate)`: `l1 = l2 = 0`, η exact in `F`
+    /// (TF never casts this rule's hyperparameters; [`ProximalGradientDescentConfig::tf1`]).
+    ///
+    /// # Errors
+    /// [`HyperError`] for an invalid learning rate.
+    pub fn tf1(learning_rate: f64) -> Result<Self, HyperError> {
+        ProximalGradientDescentConfig::tf1(learning_rate).build()
     }
 
     /// `(learning_rate, l1, l2)` as the kernel sees them.
     pub fn hyperparameters(&self) -> (F, F, F) {
         (self.learning_rate, self.l1, self.l2)
     }
+}
+
+impl<F: Float> UpdateRule<F> for ProximalGradientDescent<F> {
+    type State = NoSlots;
+
+    fn name(&self) -> &'static str {
+        "ProximalGradientDescent"
+    }
+
+    fn hyperparameter_table(&self) -> Hyperparameters {
+        vec![
+            num("learning_rate", self.learning_rate),
+            num("l1_regularization_strength", self.l1),
+            num("l2_regularization_strength", self.l2),
+        ]
+    }
 
     /// Creates the (empty) state for tensors of the given lengths.
-    pub fn init(&self, lens: &[usize]) -> NoSlots {
+    fn init(&self, lens: &[usize]) -> NoSlots {
         NoSlots { lens: lens.to_vec() }
     }
 
     /// One `apply_gradients` call over all tensors. Gradients are only read.
-    pub fn update<'a, I>(&self, state: &mut NoSlots, params_and_grads: I) -> Result<(), UpdateError>
+    fn update<'a, I>(&self, state: &mut NoSlots, params_and_grads: I) -> Result<(), UpdateError>
     where
-        I: IntoIterator<Item = (&'a mut [F], &'a mut [F])>,
+        I: IntoIterator<Item = (&'a mut [F], &'a [F])>,
         F: 'a,
     {
         let (lr, l1, l2) = (self.learning_rate, self.l1, self.l2);
@@ -70,5 +91,50 @@ impl<F: Float> ProximalGradientDescent<F> {
             count = i + 1;
         }
         shape::count("ProximalGradientDescent", state.lens.len(), count)
+    }
+}
+
+/// The table `{ rule = "proximal_gradient_descent", learning_rate, l1_regularization_strength,
+/// l2_regularization_strength }`; the learning rate is required, l1 and l2 default to 0.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProximalGradientDescentConfig {
+    /// η (required).
+    pub learning_rate: f64,
+    /// Default 0.
+    #[serde(default)]
+    pub l1_regularization_strength: f64,
+    /// Default 0.
+    #[serde(default)]
+    pub l2_regularization_strength: f64,
+}
+
+impl ProximalGradientDescentConfig {
+    /// TF1's defaults with the given learning rate.
+    pub fn tf1(learning_rate: f64) -> Self {
+        Self { learning_rate, l1_regularization_strength: 0.0, l2_regularization_strength: 0.0 }
+    }
+
+    /// The one statement of the rule's conditions: `learning_rate > 0`, `l1, l2 >= 0`, finite.
+    pub(crate) fn check(learning_rate: f64, l1: f64, l2: f64) -> Result<(), HyperError> {
+        const R: &str = "ProximalGradientDescent";
+        check::positive(R, "learning_rate", learning_rate)?;
+        check::non_negative(R, "l1_regularization_strength", l1)?;
+        check::non_negative(R, "l2_regularization_strength", l2)
+    }
+
+    /// Validates the values as written, then builds the rule with every value exact in `F` in
+    /// both precision modes (TF never casts them).
+    ///
+    /// # Errors
+    /// [`HyperError`] naming the first invalid field.
+    pub fn build<F: Float>(&self) -> Result<ProximalGradientDescent<F>, HyperError> {
+        let (l1, l2) = (self.l1_regularization_strength, self.l2_regularization_strength);
+        Self::check(self.learning_rate, l1, l2)?;
+        ProximalGradientDescent::new(
+            HyperPrecision::exact(self.learning_rate),
+            HyperPrecision::exact(l1),
+            HyperPrecision::exact(l2),
+        )
     }
 }

@@ -2,15 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{check, shape};
-use crate::{Float, HyperError, UpdateError};
+use crate::float::HyperPrecision;
 
-/// TF1 default decay ρ of RMSProp.
-pub const RMSPROP_DEFAULT_DECAY: f64 = 0.9;
-/// TF1 default momentum of RMSProp.
-pub const RMSPROP_DEFAULT_MOMENTUM: f64 = 0.0;
-/// TF1 default ε of RMSProp.
-pub const RMSPROP_DEFAULT_EPSILON: f64 = 1e-10;
+use crate::error::{check, shape};
+use crate::rule::{num, HyperValue, Hyperparameters, UpdateRule};
+use crate::{Float, HyperError, UpdateError};
 
 /// TF1 `RMSPropOptimizer(learning_rate, decay=0.9, momentum=0.0, epsilon=1e-10, centered=False)`
 /// (kernels `ApplyRMSProp` / `ApplyCenteredRMSProp`).
@@ -53,31 +49,50 @@ impl<F: Float> RmsProp<F> {
         epsilon: F,
         centered: bool,
     ) -> Result<Self, HyperError> {
-        check::positive("RMSProp", "learning_rate", learning_rate.widen())?;
-        check::unit("RMSProp", "decay", decay.widen())?;
-        check::unit("RMSProp", "momentum", momentum.widen())?;
-        check::positive("RMSProp", "epsilon", epsilon.widen())?;
+        RmsPropConfig::check(
+            learning_rate.widen(),
+            decay.widen(),
+            momentum.widen(),
+            epsilon.widen(),
+        )?;
         Ok(Self { learning_rate, decay, momentum, epsilon, centered })
     }
 
-    /// TF1 defaults (decay 0.9, momentum 0, ε 1e-10, not centered) for the given learning rate.
-    pub fn tf1(learning_rate: F) -> Result<Self, HyperError> {
-        Self::new(
-            learning_rate,
-            F::from_f64_rounded(RMSPROP_DEFAULT_DECAY),
-            F::from_f64_rounded(RMSPROP_DEFAULT_MOMENTUM),
-            F::from_f64_rounded(RMSPROP_DEFAULT_EPSILON),
-            false,
-        )
+    /// TF1 `RMSPropOptimizer(learning_rate)` with Python floats: decay 0.9, momentum 0,
+    /// ε 1e-10, not centered, every value `f32`-rounded ([`RmsPropConfig::tf1`] built with
+    /// [`HyperPrecision::PythonFloat`]).
+    ///
+    /// # Errors
+    /// [`HyperError`] for an invalid learning rate.
+    pub fn tf1(learning_rate: f64) -> Result<Self, HyperError> {
+        RmsPropConfig::tf1(learning_rate).build(HyperPrecision::PythonFloat)
     }
 
     /// `(learning_rate, decay, momentum, epsilon, centered)` as the kernel sees them.
     pub fn hyperparameters(&self) -> (F, F, F, F, bool) {
         (self.learning_rate, self.decay, self.momentum, self.epsilon, self.centered)
     }
+}
+
+impl<F: Float> UpdateRule<F> for RmsProp<F> {
+    type State = RmsPropState<F>;
+
+    fn name(&self) -> &'static str {
+        "RMSProp"
+    }
+
+    fn hyperparameter_table(&self) -> Hyperparameters {
+        vec![
+            num("learning_rate", self.learning_rate),
+            num("decay", self.decay),
+            num("momentum", self.momentum),
+            num("epsilon", self.epsilon),
+            ("centered", HyperValue::Bool(self.centered)),
+        ]
+    }
 
     /// Creates the slots: `ms = 1`, `mom = 0`, `mg = 0` if centered.
-    pub fn init(&self, lens: &[usize]) -> RmsPropState<F> {
+    fn init(&self, lens: &[usize]) -> RmsPropState<F> {
         RmsPropState {
             ms: lens.iter().map(|&n| vec![F::one(); n]).collect(),
             mom: lens.iter().map(|&n| vec![F::zero(); n]).collect(),
@@ -90,13 +105,13 @@ impl<F: Float> RmsProp<F> {
     }
 
     /// One `apply_gradients` call over all tensors. Gradients are only read.
-    pub fn update<'a, I>(
+    fn update<'a, I>(
         &self,
         state: &mut RmsPropState<F>,
         params_and_grads: I,
     ) -> Result<(), UpdateError>
     where
-        I: IntoIterator<Item = (&'a mut [F], &'a mut [F])>,
+        I: IntoIterator<Item = (&'a mut [F], &'a [F])>,
         F: 'a,
     {
         let (lr, mu, eps) = (self.learning_rate, self.momentum, self.epsilon);
@@ -136,5 +151,85 @@ impl<F: Float> RmsProp<F> {
             count = i + 1;
         }
         shape::count("RMSProp", expected, count)
+    }
+}
+
+/// The table `{ rule = "rms_prop" (or "rmsprop"), learning_rate, decay, momentum, epsilon,
+/// centered }`; the learning rate is required, the rest default to TF1's values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RmsPropConfig {
+    /// η (required).
+    pub learning_rate: f64,
+    /// ρ, TF1 default 0.9.
+    #[serde(default = "RmsPropConfig::default_decay")]
+    pub decay: f64,
+    /// μ, TF1 default 0.
+    #[serde(default = "RmsPropConfig::default_momentum")]
+    pub momentum: f64,
+    /// ε, TF1 default 1e-10 (inside the square root).
+    #[serde(default = "RmsPropConfig::default_epsilon")]
+    pub epsilon: f64,
+    /// Default false.
+    #[serde(default)]
+    pub centered: bool,
+}
+
+impl RmsPropConfig {
+    /// TF1's default decay ρ.
+    pub const DEFAULT_DECAY: f64 = 0.9;
+    /// TF1's default momentum.
+    pub const DEFAULT_MOMENTUM: f64 = 0.0;
+    /// TF1's default ε.
+    pub const DEFAULT_EPSILON: f64 = 1e-10;
+
+    pub(crate) fn default_decay() -> f64 {
+        Self::DEFAULT_DECAY
+    }
+    pub(crate) fn default_momentum() -> f64 {
+        Self::DEFAULT_MOMENTUM
+    }
+    pub(crate) fn default_epsilon() -> f64 {
+        Self::DEFAULT_EPSILON
+    }
+
+    /// TF1's defaults with the given learning rate.
+    pub fn tf1(learning_rate: f64) -> Self {
+        Self {
+            learning_rate,
+            decay: Self::DEFAULT_DECAY,
+            momentum: Self::DEFAULT_MOMENTUM,
+            epsilon: Self::DEFAULT_EPSILON,
+            centered: false,
+        }
+    }
+
+    /// The one statement of the rule's conditions: `learning_rate > 0`, `0 <= decay < 1`,
+    /// `0 <= momentum < 1`, `ε > 0`.
+    pub(crate) fn check(
+        lr: f64,
+        decay: f64,
+        momentum: f64,
+        epsilon: f64,
+    ) -> Result<(), HyperError> {
+        check::positive("RMSProp", "learning_rate", lr)?;
+        check::unit("RMSProp", "decay", decay)?;
+        check::unit("RMSProp", "momentum", momentum)?;
+        check::positive("RMSProp", "epsilon", epsilon)
+    }
+
+    /// Validates the values as written, then builds the rule (all cast per `precision`).
+    ///
+    /// # Errors
+    /// [`HyperError`] naming the first invalid field.
+    pub fn build<F: Float>(&self, precision: HyperPrecision) -> Result<RmsProp<F>, HyperError> {
+        Self::check(self.learning_rate, self.decay, self.momentum, self.epsilon)?;
+        RmsProp::new(
+            precision.cast(self.learning_rate),
+            precision.cast(self.decay),
+            precision.cast(self.momentum),
+            precision.cast(self.epsilon),
+            self.centered,
+        )
     }
 }

@@ -1,7 +1,8 @@
 //! The study's hand-made plain SGD (cases 0 and 2, after the gradient-noise transform).
 
-use crate::error::check;
-use crate::gradient_descent::{GradientDescent, NoSlots};
+use crate::float::HyperPrecision;
+use crate::gradient_descent::{GradientDescent, GradientDescentConfig, NoSlots};
+use crate::rule::{num, Hyperparameters, UpdateRule};
 use crate::{Float, HyperError, UpdateError};
 
 /// The study's plain SGD, `W ← W − η·G`, with gradients that are batch sums.
@@ -18,7 +19,7 @@ pub struct Sgd<F> {
 impl<F: Float> Sgd<F> {
     /// Builds the rule; `learning_rate` must be > 0 and finite.
     pub fn new(learning_rate: F) -> Result<Self, HyperError> {
-        check::positive("Sgd", "learning_rate", learning_rate.widen())?;
+        GradientDescentConfig::check("Sgd", learning_rate.widen())?;
         Ok(Self { inner: GradientDescent::new(learning_rate)? })
     }
 
@@ -26,18 +27,46 @@ impl<F: Float> Sgd<F> {
     pub fn learning_rate(&self) -> F {
         self.inner.learning_rate()
     }
+}
+
+impl<F: Float> UpdateRule<F> for Sgd<F> {
+    type State = NoSlots;
+
+    fn name(&self) -> &'static str {
+        "Sgd"
+    }
+
+    fn hyperparameter_table(&self) -> Hyperparameters {
+        vec![num("learning_rate", self.inner.learning_rate())]
+    }
 
     /// Creates the (empty) state for tensors of the given lengths.
-    pub fn init(&self, lens: &[usize]) -> NoSlots {
+    fn init(&self, lens: &[usize]) -> NoSlots {
         self.inner.init(lens)
     }
 
     /// One step over all tensors. Gradients are only read.
-    pub fn update<'a, I>(&self, state: &mut NoSlots, params_and_grads: I) -> Result<(), UpdateError>
+    fn update<'a, I>(&self, state: &mut NoSlots, params_and_grads: I) -> Result<(), UpdateError>
     where
-        I: IntoIterator<Item = (&'a mut [F], &'a mut [F])>,
+        I: IntoIterator<Item = (&'a mut [F], &'a [F])>,
         F: 'a,
     {
         self.inner.update(state, params_and_grads)
+    }
+}
+
+/// The table `{ rule = "sgd", learning_rate }`: the same fields as
+/// [`GradientDescentConfig`], but the learning rate is always taken exactly (the study's rule is
+/// not a TF kernel).
+pub type SgdConfig = GradientDescentConfig;
+
+impl SgdConfig {
+    /// Validates, then builds the study's [`Sgd`] with η rounded once to `F`.
+    ///
+    /// # Errors
+    /// [`HyperError`] naming the invalid field.
+    pub fn build_sgd<F: Float>(&self) -> Result<Sgd<F>, HyperError> {
+        Self::check("Sgd", self.learning_rate)?;
+        Sgd::new(HyperPrecision::exact(self.learning_rate))
     }
 }

@@ -5,7 +5,7 @@ mod common;
 
 use handprop_optim::{
     Adagrad, AdagradDa, Adam, BiasCorrection, Float, Ftrl, GradientNoise, HyperError, LayerAdam,
-    NoiseConfig, NoiseForm, PowerDtype, Rule, RuleConfig, RuleState, UpdateError,
+    NoiseConfig, NoiseForm, PowerDtype, Rule, RuleConfig, RuleState, UpdateError, UpdateRule,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -163,13 +163,10 @@ fn adam_beta_powers_advance_once_per_call_in_f32() {
     let adam = Adam::<f64>::new(0.001, 0.9, 0.999, 1e-8, PowerDtype::F32).unwrap();
     let mut state = adam.init(&[2, 2, 2]);
     let mut w = vec![vec![0.5f64; 2]; 3];
-    let mut g = vec![vec![0.1f64; 2]; 3];
+    let g = vec![vec![0.1f64; 2]; 3];
     for _ in 0..2 {
-        adam.update(
-            &mut state,
-            w.iter_mut().map(|w| &mut w[..]).zip(g.iter_mut().map(|g| &mut g[..])),
-        )
-        .unwrap();
+        adam.update(&mut state, w.iter_mut().map(|w| &mut w[..]).zip(g.iter().map(|g| &g[..])))
+            .unwrap();
     }
     // Three tensors, two calls: β^3, computed in f32 from f32(β).
     let b = 0.9f64 as f32;
@@ -184,8 +181,8 @@ fn adagrad_da_keeps_t_at_one_unless_told() {
         let mut state = rule.init(&[4]);
         let mut w = vec![1.0, -2.0, 0.5, 0.0];
         for s in 0..3 {
-            let mut g: Vec<f64> = common::grads_at(s, &[4]).remove(0);
-            rule.update(&mut state, [(&mut w[..], &mut g[..])]).unwrap();
+            let g: Vec<f64> = common::grads_at(s, &[4]).remove(0);
+            rule.update(&mut state, [(&mut w[..], &g[..])]).unwrap();
         }
         (state.global_step, w)
     };
@@ -203,8 +200,8 @@ fn layer_adam_constant_and_true_bias_correction() {
         let mut state = rule.init(&[3]);
         let mut w = vec![0.0; 3];
         for _ in 0..steps {
-            let mut g = g0.to_vec();
-            rule.update(&mut state, [(&mut w[..], &mut g[..])]).unwrap();
+            let g = g0.to_vec();
+            rule.update(&mut state, [(&mut w[..], &g[..])]).unwrap();
         }
         w
     };
