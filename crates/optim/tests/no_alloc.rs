@@ -1,4 +1,5 @@
-//! Every rule's `update` (and the noise transform) is allocation-free per step: a counting
+//! Every rule's `update` (and the noise transform) is allocation-free per step, through the
+//! enum dispatch, through the registry's type-erased rules and through `chain`: a counting
 //! global allocator sees no allocation on this thread across repeated steps.
 
 mod common;
@@ -6,7 +7,7 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use handprop_optim::{GradientNoise, NoiseForm, Rule, RuleState};
+use handprop_optim::{GradientNoise, NoiseForm, Registry, Rule, RuleState, Table};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -59,6 +60,19 @@ fn updates_and_noise_do_not_allocate() {
     ];
     let mut noise_states: Vec<_> =
         noises.iter().map(|n| n.init(ChaCha8Rng::seed_from_u64(1))).collect();
+    // The same rules built by name, each also behind both noise forms (`chain`).
+    let registry = Registry::<f32>::tf1();
+    let mut boxed = Vec::new();
+    for config in common::all_rule_configs() {
+        let update = Table::try_from(&config).unwrap();
+        boxed.push(registry.build_case(&update, None, ChaCha8Rng::seed_from_u64(2)).unwrap());
+        for form in ["form = \"scalar\"", "form = \"paper\""] {
+            let noise: Table = toml::from_str(form).unwrap();
+            let rng = ChaCha8Rng::seed_from_u64(3);
+            boxed.push(registry.build_case(&update, Some(&noise), rng).unwrap());
+        }
+    }
+    let mut boxed_states: Vec<_> = boxed.iter().map(|r| r.init(&lens)).collect();
 
     let before = allocations();
     for step in 0..10 {
@@ -72,9 +86,16 @@ fn updates_and_noise_do_not_allocate() {
             )
             .unwrap();
         }
+        for (rule, state) in boxed.iter().zip(boxed_states.iter_mut()) {
+            rule.set_epoch(state, step).unwrap();
+            rule.update(state, w.iter_mut().map(|w| &mut w[..]).zip(g.iter().map(|g| &g[..])))
+                .unwrap();
+        }
     }
     let during = allocations() - before;
-    assert_eq!(during, 0, "{during} allocations in 10 steps of {} rules", rules.len());
+    let total = rules.len() + boxed.len();
+    assert_eq!(during, 0, "{during} allocations in 10 steps of {total} rules");
+    assert_eq!(boxed.len(), 3 * rules.len());
     // The counter works: a Vec allocates.
     let v = vec![1u8; 16];
     assert!(allocations() > before, "{v:?}");
