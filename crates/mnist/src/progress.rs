@@ -3,7 +3,9 @@
 
 use std::fmt;
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
@@ -20,7 +22,8 @@ pub enum Progress {
     /// An indicatif bar on stderr (for a terminal).
     Bar,
     /// Plain lines: one when an attempt starts, one every `every` while it runs (file, bytes so
-    /// far, rate) and one when it ends — readable in a log file.
+    /// far of the total, average rate, time; also while nothing arrives) and one when it ends
+    /// — readable in a log file.
     Lines {
         /// Time between two progress lines of one attempt.
         every: Duration,
@@ -80,23 +83,60 @@ impl fmt::Debug for LineSink {
 
 /// The progress of one download attempt.
 pub(crate) struct Tracker {
-    name: String,
-    total: Option<u64>,
-    bytes: u64,
-    started: Instant,
+    counts: Arc<Counts>,
     view: View,
+}
+
+/// What the reading thread reports and the line ticker reads.
+struct Counts {
+    name: String,
+    started: Instant,
+    bytes: AtomicU64,
+    /// The expected size, [`UNKNOWN`] until known.
+    total: AtomicU64,
+}
+
+const UNKNOWN: u64 = u64::MAX;
+
+impl Counts {
+    /// `  <name>: <bytes> bytes[ of <total> (<pct>%)], <rate>/s, <secs> s`
+    fn line(&self) -> String {
+        let bytes = self.bytes.load(Ordering::Relaxed);
+        let elapsed = self.started.elapsed();
+        let of = match self.total.load(Ordering::Relaxed) {
+            UNKNOWN | 0 => String::new(),
+            total => format!(" of {total} ({:.0}%)", 100.0 * bytes as f64 / total as f64),
+        };
+        format!(
+            "  {}: {bytes} bytes{of}, {}/s, {:.1} s",
+            self.name,
+            HumanBytes(rate(bytes, elapsed)),
+            elapsed.as_secs_f64()
+        )
+    }
 }
 
 enum View {
     Off,
     Bar(ProgressBar),
-    Lines { every: Duration, sink: LineSink, next: Instant },
+    /// A thread prints a line every interval — also while the source sends nothing, which a
+    /// line per read could not — until the sender is dropped.
+    Lines {
+        sink: LineSink,
+        stop: mpsc::Sender<()>,
+        ticker: Option<JoinHandle<()>>,
+    },
 }
 
 impl Tracker {
     /// Starts tracking `name` fetched from `source` (a URL or path), before its size is known.
     pub(crate) fn start(progress: &Progress, name: &str, source: &str, deadline: Duration) -> Self {
-        let started = Instant::now();
+        let counts = Arc::new(Counts {
+            name: name.to_string(),
+            started: Instant::now(),
+            bytes: AtomicU64::new(0),
+            total: AtomicU64::new(UNKNOWN),
+        });
         let view = match progress {
             Progress::Off => View::Off,
             Progress::Bar => View::Bar(bar(name)),
@@ -105,15 +145,26 @@ impl Tracker {
                     "fetching {name} from {source} (deadline {} s)",
                     deadline.as_secs_f64()
                 ));
-                View::Lines { every: *every, sink: sink.clone(), next: started + *every }
+                let (stop, stopped) = mpsc::channel::<()>();
+                let (every, thread_sink, thread_counts) = (*every, sink.clone(), counts.clone());
+                let ticker = std::thread::Builder::new()
+                    .name("handprop-progress".into())
+                    .spawn(move || {
+                        while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every)
+                        {
+                            thread_sink.line(format_args!("{}", thread_counts.line()));
+                        }
+                    })
+                    .ok(); // No thread, no periodic lines; the download goes on.
+                View::Lines { sink: sink.clone(), stop, ticker }
             }
         };
-        Self { name: name.to_string(), total: None, bytes: 0, started, view }
+        Self { counts, view }
     }
 
     /// Sets the expected size once the source has told it (Content-Length, file size).
     pub(crate) fn set_total(&mut self, total: Option<u64>) {
-        self.total = total;
+        self.counts.total.store(total.unwrap_or(UNKNOWN), Ordering::Relaxed);
         if let (View::Bar(bar), Some(len)) = (&self.view, total) {
             bar.set_length(len);
             if let Ok(style) = ProgressStyle::with_template(
@@ -124,53 +175,36 @@ impl Tracker {
         }
     }
 
-    /// Records `n` more bytes; prints a line if one is due.
+    /// Records `n` more bytes.
     pub(crate) fn advance(&mut self, n: u64) {
-        self.bytes += n;
-        match &mut self.view {
-            View::Off => {}
-            View::Bar(bar) => bar.inc(n),
-            View::Lines { every, sink, next } => {
-                let now = Instant::now();
-                if now >= *next {
-                    *next = now + *every;
-                    let of = match self.total {
-                        Some(total) if total > 0 => {
-                            format!(
-                                " of {total} ({:.0}%)",
-                                100.0 * self.bytes as f64 / total as f64
-                            )
-                        }
-                        _ => String::new(),
-                    };
-                    sink.line(format_args!(
-                        "  {}: {} bytes{of}, {}/s, {:.1} s",
-                        self.name,
-                        self.bytes,
-                        HumanBytes(rate(self.bytes, self.started.elapsed())),
-                        self.started.elapsed().as_secs_f64()
-                    ));
-                }
-            }
+        self.counts.bytes.fetch_add(n, Ordering::Relaxed);
+        if let View::Bar(bar) = &self.view {
+            bar.inc(n);
         }
     }
 
-    /// Ends the attempt: clears the bar, or prints the outcome as a line.
+    /// Ends the attempt: clears the bar, or stops the ticker and prints the outcome as a line.
     pub(crate) fn finish(self, outcome: Result<(), &str>) {
-        let elapsed = self.started.elapsed();
+        let name = &self.counts.name;
+        let bytes = self.counts.bytes.load(Ordering::Relaxed);
+        let elapsed = self.counts.started.elapsed();
         match self.view {
             View::Off => {}
             View::Bar(bar) => bar.finish_and_clear(),
-            View::Lines { sink, .. } => match outcome {
-                Ok(()) => sink.line(format_args!(
-                    "  {}: {} bytes in {:.1} s, {}/s",
-                    self.name,
-                    self.bytes,
-                    elapsed.as_secs_f64(),
-                    HumanBytes(rate(self.bytes, elapsed))
-                )),
-                Err(reason) => sink.line(format_args!("  {} failed: {reason}", self.name)),
-            },
+            View::Lines { sink, stop, ticker } => {
+                drop(stop);
+                if let Some(ticker) = ticker {
+                    let _ = ticker.join();
+                }
+                match outcome {
+                    Ok(()) => sink.line(format_args!(
+                        "  {name}: {bytes} bytes in {:.1} s, {}/s",
+                        elapsed.as_secs_f64(),
+                        HumanBytes(rate(bytes, elapsed))
+                    )),
+                    Err(reason) => sink.line(format_args!("  {name} failed: {reason}")),
+                }
+            }
         }
     }
 }

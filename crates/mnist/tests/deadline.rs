@@ -179,7 +179,10 @@ fn when_every_mirror_times_out_the_error_names_each_url_and_the_variable() {
         Mirror::parse(&format!("{base}/trickle")).unwrap(),
     ];
     let deadline = Duration::from_millis(600);
-    let options = FetchOptions::new(deadline, Progress::Off);
+    let sink = Shared::default();
+    let every = Duration::from_millis(150);
+    let options =
+        FetchOptions::new(deadline, Progress::Lines { every, sink: LineSink::new(sink.clone()) });
     let cache = tempfile::tempdir().unwrap();
 
     let started = Instant::now();
@@ -198,6 +201,15 @@ fn when_every_mirror_times_out_the_error_names_each_url_and_the_variable() {
         assert!(message.contains(&format!("{url}: timed out after")), "{message}");
     }
     assert!(message.contains("raise the per-file deadline, e.g. HANDPROP_DOWNLOAD_TIMEOUT="));
+    // Progress lines keep coming while the silent mirror sends nothing at all.
+    let text = sink.text();
+    let silent: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("fetching {file} from {base}/silent/")))
+        .take_while(|l| !l.contains(" failed: "))
+        .filter(|l| l.starts_with(&format!("  {file}: 0 bytes, 0 B/s, ")))
+        .collect();
+    assert!(silent.len() >= 2, "{text}");
     assert!(listing(cache.path()).is_empty(), "{:?}", listing(cache.path()));
 }
 
