@@ -424,7 +424,7 @@ fn a_user_rule_registers_and_builds_from_several_threads() {
                         .unwrap();
                     let mut state = rule.init(&[3]);
                     let mut w = vec![0.0f32; 3];
-                    let g = vec![2.0f32, -0.5, 0.0];
+                    let g = [2.0f32, -0.5, 0.0];
                     rule.update(&mut state, [(&mut w[..], &g[..])]).unwrap();
                     w
                 })
