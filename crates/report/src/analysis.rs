@@ -52,10 +52,10 @@ pub struct TrialAnalysis {
     pub experiments: Vec<u32>,
     /// Case numbers, sorted (from `cases.csv`).
     pub cases: Vec<usize>,
-    /// winners[e][m] = the winning case of experiment `experiments[e]` under metric `m`, if any cell
+    /// `winners[e][m]` = the winning case of experiment `experiments[e]` under metric `m`, if any cell
     /// of that experiment is usable.
     pub winners: Vec<[Option<usize>; 3]>,
-    /// wins[m][i] = wins of `cases[i]` under metric `m`.
+    /// `wins[m][i]` = wins of `cases[i]` under metric `m`.
     pub wins: [Vec<usize>; 3],
     /// Diverged (or non-finite, or missing) cells as (experiment, case, epochs_run).
     pub diverged: Vec<(u32, usize, u32)>,

@@ -689,7 +689,7 @@ pub fn decimate<T: Clone>(points: &[T], max: usize) -> Vec<T> {
     }
     let k = points.len().div_ceil(max);
     let mut out: Vec<T> = points.iter().step_by(k).cloned().collect();
-    if (points.len() - 1) % k != 0 {
+    if !(points.len() - 1).is_multiple_of(k) {
         out.push(points[points.len() - 1].clone());
     }
     out

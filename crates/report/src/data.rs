@@ -221,9 +221,9 @@ pub struct RunInfo {
     pub cells_done: Option<u64>,
     /// Epochs per cell.
     pub epochs: Option<u64>,
-    /// Wall time of the run in seconds.
+    /// Older `run.json` only: the wall time of the invocation that wrote it, in seconds.
     pub wall_seconds: Option<f64>,
-    /// CPU time of the run in seconds.
+    /// Older `run.json` only: the cells' summed epoch wall times (now `cell_seconds`).
     pub cpu_seconds: Option<f64>,
     /// Threads used.
     pub threads: Option<u64>,
@@ -326,12 +326,15 @@ fn read_table<T: DeserializeOwned>(
     read_table_with_header(path, required, what).map(|(_, rows)| rows)
 }
 
+/// A table's header and its rows, each with its 1-based line number.
+type Table<T> = (Vec<String>, Vec<(u64, T)>);
+
 /// [`read_table`], also returning the header.
 fn read_table_with_header<T: DeserializeOwned>(
     path: &Path,
     required: &[&str],
     what: &str,
-) -> Result<(Vec<String>, Vec<(u64, T)>), ReportError> {
+) -> Result<Table<T>, ReportError> {
     if !path.exists() {
         return Err(ReportError::MissingFile { path: path.to_path_buf(), what: what.to_string() });
     }

@@ -174,13 +174,18 @@ fn compute_text(data: &ResultsData) -> String {
         let v: Vec<f64> = run.invocations.iter().filter_map(f).collect();
         (!v.is_empty()).then(|| v.iter().sum())
     };
-    let (wall, cpu, count) = if run.invocations.is_empty() {
-        (run.wall_seconds, run.cpu_seconds, usize::from(run.wall_seconds.is_some()))
+    // Before run.json kept its invocations, `wall_seconds` was the last invocation's wall time
+    // and `cpu_seconds` the cells' summed epoch times (what `cell_seconds` is now).
+    let (wall, cpu, count, legacy_cells) = if run.invocations.is_empty() {
+        (run.wall_seconds, None, usize::from(run.wall_seconds.is_some()), run.cpu_seconds)
     } else {
-        (sum(&|i| i.wall_seconds), sum(&|i| i.cpu_seconds), run.invocations.len())
+        (sum(&|i| i.wall_seconds), sum(&|i| i.cpu_seconds), run.invocations.len(), None)
     };
     let timed: Vec<f64> = data.finals.iter().map(|r| r.wall_s).filter(|v| v.is_finite()).collect();
-    let cells = run.cell_seconds.or_else(|| (!timed.is_empty()).then(|| timed.iter().sum()));
+    let cells = run
+        .cell_seconds
+        .or(legacy_cells)
+        .or_else(|| (!timed.is_empty()).then(|| timed.iter().sum()));
     let mut parts = Vec::new();
     match (wall, cpu) {
         (Some(w), Some(c)) => {

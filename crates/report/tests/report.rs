@@ -234,6 +234,12 @@ fn runner_layout_without_wall_s_uses_timing_csv() {
     assert!(stripped
         .starts_with("trial,experiment,case,label,epochs_run,diverged,cost,train_acc,test_acc\n"));
     std::fs::write(&path, stripped).unwrap();
+    // A run.json without a summed compute (`cell_seconds`, or an older file's `cpu_seconds`).
+    std::fs::write(
+        dir.path().join("run.json"),
+        r#"{"config_name": "synthetic", "wall_seconds": 12.5}"#,
+    )
+    .unwrap();
     // Two cells with two epochs each: 0.25 + 0.5 and 1 + 2 seconds.
     std::fs::write(
         dir.path().join("timing.csv"),
@@ -246,7 +252,12 @@ fn runner_layout_without_wall_s_uses_timing_csv() {
     )
     .unwrap();
     let md = std::fs::read_to_string(&s.report_md).unwrap();
-    assert!(md.contains("the cells' epochs took 3.8 s in total"), "{md}");
+    assert!(
+        md.contains(
+            "| compute | 12.5 s wall over 1 invocation(s); the cells' epochs took 3.8 s in total |"
+        ),
+        "{md}"
+    );
     // The statistics do not depend on wall times.
     assert_eq!(s.trials[0].metrics[0].best, 0);
 }
