@@ -117,7 +117,7 @@ pub struct FileSet {
 
 impl FileSet {
     /// MNIST's four files with the SHA-256 and size of their decompressed canonical IDX bytes
-    /// (from `../shared/data/mnist/README.md`).
+    /// (`docs/data.md` lists them).
     pub fn canonical() -> Self {
         Self {
             train_images: FileSpec::new(
