@@ -1,19 +1,24 @@
-//! `handprop-report`: turns a results directory into charts, statistics and an HTML report.
+//! `handprop-report`: turns a results directory into charts, statistics and a report that
+//! answers the study's question first.
 //!
 //! The report reads only the merged tables of a results directory (`cases.csv`, `trials.csv`,
-//! `final.csv`, `metrics.csv`, and optionally `run.json`, `config.toml`, `frequency.csv`; see
-//! `notes/results-contract.md`), never the runner crate, so it works on any results directory,
-//! including one merged from Slurm shards. [`generate`] writes:
+//! `final.csv`, `metrics.csv`, and optionally `run.json`, `config.toml`, `timing.csv`,
+//! `frequency.csv`; each is described in `docs/report.md`), never the runner crate, so it works on
+//! any results directory, including one merged from Slurm shards. [`generate`] writes:
 //!
-//! - `<out>/report/*.svg` and `*.png`: per trial the study's three win-frequency bar charts and the
-//!   learning curves (mean over experiments with a min–max band); per experiment the study's three
-//!   line charts;
-//! - `<out>/summary.csv`: per trial, metric and case the mean ± 95 % CI, mean rank, wins and the
-//!   exact Wilcoxon signed-rank test against the best case;
-//! - `<out>/report.md` and `<out>/report.html` (self-contained: charts inline as `data:` URIs).
+//! - `<out>/report.md` and `<out>/report.html` (self-contained: charts inline as `data:` URIs). They
+//!   open with a banner that says whether the run is the faithful study or a scaled profile (and
+//!   what is scaled, see [`answer::scale_check`]), then one paragraph per trial with its winners,
+//!   the hand-made (C0–C6) vs TF1 (C7–C16) result and how far the statistics let one trust it;
+//! - `<out>/report/*.svg` and `*.png`: per trial a one-glance chart of final test accuracy with 95 %
+//!   intervals, the study's three win-frequency bar charts, the learning curves as small multiples
+//!   (hand-made | TF1, log cost); per experiment the study's three line charts;
+//! - `<out>/summary.csv`: per trial, metric and case the group, mean ± 95 % CI, mean rank, wins and
+//!   the exact Wilcoxon signed-rank test against the best case.
 //!
 //! Winners are recomputed from `final.csv` (lowest cost, highest train/test accuracy; ties to the
 //! lowest case number; diverged cells never win) and checked against `frequency.csv` when present.
+//! `docs/study.md` describes the study itself.
 
 pub mod analysis;
 pub mod answer;
