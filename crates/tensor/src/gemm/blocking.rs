@@ -6,11 +6,14 @@
 //! follows the usual analytical model (Goto/van Zee):
 //!
 //! * `kc` (depth of one packed block): the broadcast operand's micro-panel `MR × kc` fills about
-//!   half of L1d, `kc = L1d / (2 · MR · 4 B)`, rounded down to a multiple of 16 and clamped to
-//!   \[128, 512\]. A product with `k` deeper than `kc` is cut into `⌈k / kc⌉` equal blocks (so
+//!   a quarter of L1d, `kc = L1d / (4 · MR · 4 B)`, rounded down to a multiple of 16 and clamped
+//!   to \[128, 512\] (the rest of L1 holds the vector operand's rows streaming past it and the C
+//!   tile). A product with `k` deeper than `kc` is cut into `⌈k / kc⌉` equal blocks (so
 //!   `k = 1000` gives 3 × 334, not 384 + 384 + 232).
-//! * `nc` (width of the vector operand's packed block, kept in L2): `kc × nc × 4 B ≤ L2 / 2`,
-//!   a multiple of `NR`.
+//! * `nc` (width of the vector operand's packed block, streamed from L2): `kc × nc × 4 B ≤ L2`,
+//!   a multiple of `NR`. Measured on the Xeon of docs/performance.md (48 KiB L1d, 2 MiB L2),
+//!   `kc = 256, nc = 2048` beat `kc = 512, nc = 512` by 5–20 points of the peak on the square
+//!   products (the wider block keeps the broadcast panel in L1 across the whole output row).
 //! * `mc` (height of the broadcast operand's packed block): `mc × kc × 4 B ≤ L3 / 4`, a multiple of
 //!   `MR`, at most 4,092 rows (so the study's products pack each operand once).
 //!
@@ -188,8 +191,8 @@ impl Blocking {
         if mr == 0 {
             return Blocking { kernel, mr, nr, kc: 0, mc: 0, nc: 0, reported, used };
         }
-        let kc = (used.l1d / (2 * mr * 4) / 16 * 16).clamp(128, 512);
-        let nc = ((used.l2 / 2) / (kc * 4) / nr * nr).max(nr);
+        let kc = (used.l1d / (4 * mr * 4) / 16 * 16).clamp(128, 512);
+        let nc = (used.l2 / (kc * 4) / nr * nr).max(nr);
         let mc = ((used.l3 / 4) / (kc * 4) / mr * mr).clamp(8 * mr, 4092 / mr * mr);
         Blocking { kernel, mr, nr, kc, mc, nc, reported, used }
     }
@@ -283,7 +286,8 @@ mod tests {
         assert_eq!((b.mr, b.nr), (12, 32));
         assert_eq!(b.kc % 16, 0);
         assert!((128..=512).contains(&b.kc), "{b:?}");
-        assert!(b.kc * b.nc * 4 <= b.used.l2 / 2 && b.nc % b.nr == 0, "{b:?}");
+        assert!(b.kc * b.nc * 4 <= b.used.l2 && b.nc % b.nr == 0, "{b:?}");
+        assert_eq!((b.kc, b.nc), (256, 2048));
         assert!(b.mc % b.mr == 0 && b.mc <= 4092, "{b:?}");
         let none = Blocking::new(Kernel::Avx2, Caches { l1d: 0, l2: 0, l3: 0 });
         assert_eq!(none.used, Caches::DEFAULT);
