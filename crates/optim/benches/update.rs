@@ -11,7 +11,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use handprop_optim::{GradientNoise, NoiseForm, Rule, RuleConfig};
+use handprop_optim::{GradientNoise, NoiseForm, Registry, Rule, RuleConfig, Table};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -75,6 +75,33 @@ fn main() {
         w.fill(0.5);
         let t = best(5, 10, || {
             rule.update(&mut state, [(&mut w[..], &mut g[..])]).unwrap();
+            black_box(&mut w);
+        });
+        report(name, words, t, copy_gbs);
+    }
+    // The same rules built by name: type-erased dispatch, and noise chained before Sgd (case 0),
+    // which adds one copy of the gradient per step.
+    let registry = Registry::<f32>::tf1();
+    let boxed: Vec<(&str, &str, Option<&str>, usize)> = vec![
+        ("Sgd (registry, boxed)", "rule='sgd'\nlearning_rate=0.001", None, 3),
+        ("Adam (registry, boxed)", "rule='adam'", None, 7),
+        ("LayerAdam (registry, boxed)", "rule='layer_adam'\nlearning_rate=0.001", None, 7),
+        (
+            "scalar noise + Sgd (chain, boxed)",
+            "rule='sgd'\nlearning_rate=0.001",
+            Some("form='scalar'"),
+            5,
+        ),
+    ];
+    for (name, update, noise, words) in boxed {
+        let update: Table = toml::from_str(update).unwrap();
+        let noise: Option<Table> = noise.map(|n| toml::from_str(n).unwrap());
+        let rng = ChaCha8Rng::seed_from_u64(0);
+        let rule = registry.build_case(&update, noise.as_ref(), rng).unwrap();
+        let mut state = rule.init(&[N]);
+        w.fill(0.5);
+        let t = best(5, 10, || {
+            rule.update(&mut state, [(&mut w[..], &g[..])]).unwrap();
             black_box(&mut w);
         });
         report(name, words, t, copy_gbs);
