@@ -11,8 +11,8 @@ use crate::{Float, HyperError, UpdateError};
 /// The dtype in which Adam's `beta1_power`/`beta2_power` variables live and advance.
 ///
 /// TF1 creates them from the β values passed to the constructor, so Python floats give
-/// `float32` variables even for `float64` parameters (tf1-optimizers.md §0); numpy `float64`
-/// scalars give `float64` ones.
+/// `float32` variables even for `float64` parameters (docs/optim.md, "Hyperparameter
+/// precision"); numpy `float64` scalars give `float64` ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PowerDtype {

@@ -37,7 +37,7 @@ pub trait Float:
     fn widen(self) -> f64;
 
     /// Converts an `f64` the way a Python float reaches a TF1 kernel: first rounded to `f32`, then
-    /// converted to `Self` (tf1-optimizers.md §0).
+    /// converted to `Self` (docs/optim.md, "Hyperparameter precision").
     fn from_python_float(x: f64) -> Self {
         Self::from_f64_rounded(f64::from(x as f32))
     }
@@ -143,7 +143,8 @@ mod tests {
 
     #[test]
     fn python_float_rounding_matches_tf_examples() {
-        // Values quoted in tf1-optimizers.md §0.
+        // TF1 turns these Python floats into float32 tensors; these are the float64 values a
+        // float64 kernel then receives (docs/optim.md, "Hyperparameter precision").
         assert_eq!(f64::from_python_float(0.001), 0.0010000000474974513);
         assert_eq!(f64::from_python_float(0.9), 0.8999999761581421);
         assert_eq!(f64::from_python_float(1e-8), 9.99999993922529e-09);

@@ -16,7 +16,8 @@ use crate::{Float, HyperError, UpdateError};
 /// 3. else: `w ← v / (1 + l2·η)` (with `l2 = 0` a division by exactly 1)
 ///
 /// No slots. TF never casts these hyperparameters: with `f64` variables they must be `f64`
-/// tensors, so unlike most rules they are never `f32`-rounded (tf1-optimizers.md §0).
+/// tensors, so unlike most rules they are never `f32`-rounded (docs/optim.md, "Hyperparameter
+/// precision").
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ProximalGradientDescent<F> {
     learning_rate: F,
