@@ -87,7 +87,7 @@ fn remove_if_orphan(path: &Path, min_age: Duration, unlocked_min_age: Duration) 
     if age < min_age {
         return false;
     }
-    let Ok(file) = File::options().read(true).write(true).open(path) else { return false };
+    let Ok(file) = File::open(path) else { return false };
     match file.try_lock() {
         // Nobody holds it: its writer is gone. Delete while holding the lock so no other
         // cleaner races us, then release it by dropping the handle.
