@@ -430,9 +430,10 @@ fn transfer(
     tracker: &mut Tracker,
 ) -> Result<(), Failure> {
     let timeout = options.timeout;
-    // The attempt's deadline has passed (a socket timeout may fire a hair early, hence the
-    // small tolerance).
-    let expired = || started.elapsed() + Duration::from_millis(20) >= timeout;
+    // The attempt's deadline has passed. After a failed read or request a small tolerance
+    // applies: the socket timeout ureq derives from the deadline may fire a hair early.
+    let expired = || started.elapsed() >= timeout;
+    let expired_on_error = || started.elapsed() + Duration::from_millis(20) >= timeout;
     let timed_out = |copied: u64, total: Option<u64>| {
         let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
         Failure {
@@ -457,7 +458,9 @@ fn transfer(
                         spec.name
                     )));
                 }
-                Err(ureq::Error::Transport(_)) if expired() => return Err(timed_out(0, None)),
+                Err(ureq::Error::Transport(_)) if expired_on_error() => {
+                    return Err(timed_out(0, None))
+                }
                 Err(ureq::Error::Transport(err)) => {
                     // ureq's own Display repeats the URL, which the report already shows as
                     // the mirror; give the kind, message and underlying cause instead.
@@ -507,7 +510,7 @@ fn transfer(
             Ok(0) => break,
             Ok(n) => n,
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) if expired() => return Err(timed_out(copied, expected_len)),
+            Err(_) if expired_on_error() => return Err(timed_out(copied, expected_len)),
             Err(err) => return Err(Failure::other(format!("{what}: transfer failed: {err}"))),
         };
         copied += n as u64;
