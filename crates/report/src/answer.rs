@@ -256,13 +256,6 @@ pub fn trial_answer(data: &ResultsData, t: &TrialAnalysis) -> String {
         None => String::new(),
     };
     s.push_str(&conf);
-    for (dup, same) in &t.coincide {
-        s.push_str(&format!(
-            " {} coincides bit for bit with {} (identical results in every experiment).",
-            case_name(data, *dup),
-            case_name(data, *same)
-        ));
-    }
     s
 }
 

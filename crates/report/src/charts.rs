@@ -113,9 +113,17 @@ pub struct Interval {
 /// What is plotted.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plot {
-    /// One bar per case: (case, height, colour), and the top of the y axis (the number of
-    /// experiments, so the three charts of a trial share one scale).
-    Bars(Vec<(usize, f64, Rgb)>, f64),
+    /// One bar per case.
+    Bars {
+        /// (case, height, colour).
+        bars: Vec<(usize, f64, Rgb)>,
+        /// The top of the y axis (the number of experiments, so the three charts of a trial share
+        /// one scale).
+        top: f64,
+        /// Labelled spans of cases, (label, first case, last case): the second, fourth, … span is
+        /// shaded light grey behind its bars, and every label is written at the top of its span.
+        spans: Vec<(String, usize, usize)>,
+    },
     /// Side-by-side panels of lines over x sharing one y axis; `log_y` draws y on a log scale
     /// (non-positive values are clamped to the bottom).
     Panels {
@@ -213,7 +221,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Draw
     let (w, _) = body.dim_in_pixel();
     let (plot_area, legend_area) = body.split_horizontally(w.saturating_sub(LEGEND_W));
     match &chart.plot {
-        Plot::Bars(bars, top) => draw_bars(&plot_area, chart, bars, *top)?,
+        Plot::Bars { bars, top, spans } => draw_bars(&plot_area, chart, bars, *top, spans)?,
         Plot::Panels { panels, log_y } => draw_panels(&plot_area, chart, panels, *log_y)?,
         Plot::Intervals { rows, domain } => draw_intervals(&plot_area, chart, rows, *domain)?,
     }
@@ -235,10 +243,13 @@ fn draw_bars<DB: DrawingBackend>(
     chart: &Chart,
     bars: &[(usize, f64, Rgb)],
     top: f64,
+    spans: &[(String, usize, usize)],
 ) -> DrawResult<()> {
     let n = bars.iter().map(|b| b.0).max().unwrap_or(0) as u32;
-    // Whole numbers of wins, up to the number of experiments (or the tallest bar, if higher).
-    let y_max = bars.iter().map(|b| b.1).fold(top, f64::max).ceil().max(1.0);
+    // Whole numbers of wins, up to the number of experiments (or the tallest bar, if higher),
+    // plus room above the tallest bar for the span labels.
+    let y_top = bars.iter().map(|b| b.1).fold(top, f64::max).ceil().max(1.0);
+    let y_max = if spans.is_empty() { y_top } else { y_top * 1.12 };
     let mut ch = ChartBuilder::on(area)
         .margin(12)
         .x_label_area_size(56)
@@ -252,13 +263,15 @@ fn draw_bars<DB: DrawingBackend>(
         .x_desc(chart.x_desc.as_str())
         .y_desc(chart.y_desc.as_str())
         .x_labels(n as usize + 2)
-        .y_labels((y_max as usize + 1).min(12))
+        .y_labels((y_top as usize + 1).min(12))
         .x_label_formatter(&|v| match v {
             SegmentValue::CenterOf(c) => c.to_string(),
             _ => String::new(),
         })
         .y_label_formatter(&|v| {
-            if v.fract().abs() < 1e-9 {
+            if *v > y_top + 1e-9 {
+                String::new()
+            } else if v.fract().abs() < 1e-9 {
                 format!("{v:.0}")
             } else {
                 format!("{v:.1}")
@@ -268,6 +281,23 @@ fn draw_bars<DB: DrawingBackend>(
         .axis_desc_style((FONT, 18))
         .draw()
         .map_err(err)?;
+    for (i, (label, first, last)) in spans.iter().enumerate() {
+        let (a, b) = (*first as u32, *last as u32 + 1);
+        if i % 2 == 1 {
+            ch.draw_series(std::iter::once(Rectangle::new(
+                [(SegmentValue::Exact(a), 0.0), (SegmentValue::Exact(b), y_max)],
+                RGBColor(238, 238, 238).filled(),
+            )))
+            .map_err(err)?;
+        }
+        let font = (FONT, 16).into_font().color(&RGBColor(40, 40, 40));
+        ch.draw_series(std::iter::once(Text::new(
+            label.clone(),
+            (SegmentValue::Exact(a), y_top + (y_max - y_top) * 0.8),
+            font,
+        )))
+        .map_err(err)?;
+    }
     for &(case, value, colour) in bars {
         let c = case as u32;
         let corners = [(SegmentValue::Exact(c), 0.0), (SegmentValue::Exact(c + 1), value)];

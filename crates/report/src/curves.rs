@@ -41,10 +41,20 @@ fn is_duplicate(t: &TrialAnalysis, c: usize) -> bool {
 }
 
 /// "C14 ProximalGradientDescent (≡ C7: identical, dashed over it) (diverged in 1/3)".
-fn entry_text(src: &Source, t: &TrialAnalysis, c: usize, diverged_note: bool) -> String {
+fn entry_text(
+    src: &Source,
+    t: &TrialAnalysis,
+    c: usize,
+    diverged_note: bool,
+    lines: bool,
+) -> String {
     let mut text = format!("C{c} {}", src.label(c));
     if let Some((_, same)) = t.coincide.iter().find(|(d, _)| *d == c) {
-        text.push_str(&format!(" (≡ C{same}: identical, dashed over it)"));
+        if lines {
+            text.push_str(&format!(" (≡ C{same}: identical, dashed over it)"));
+        } else {
+            text.push_str(&format!(" (≡ C{same}: identical, ties go to C{same})"));
+        }
     }
     let k = t.diverged_count(c);
     if diverged_note && k > 0 {
@@ -65,7 +75,7 @@ pub(crate) fn grouped_legend(src: &Source, t: &TrialAnalysis, swatch: Swatch) ->
         for c in cases {
             out.push(LegendEntry {
                 colour: src.colour(c),
-                text: entry_text(src, t, c, true),
+                text: entry_text(src, t, c, true, matches!(swatch, Swatch::Line { .. })),
                 diverged: t.diverged_count(c) > 0,
                 swatch,
             });
@@ -156,17 +166,41 @@ pub(crate) fn wins_chart(src: &Source, t: &TrialAnalysis, m: Metric) -> Chart {
             t.info.hidden
         ),
         y_desc: "wins (experiments)".into(),
-        plot: Plot::Bars(
-            t.cases
+        plot: Plot::Bars {
+            bars: t
+                .cases
                 .iter()
                 .enumerate()
                 .map(|(i, &c)| (c, t.wins[m.index()][i] as f64, src.colour(c)))
                 .collect(),
-            t.experiments.len() as f64,
-        ),
+            top: t.experiments.len() as f64,
+            spans: spans(src, t),
+        },
         legend: grouped_legend(src, t, Swatch::Bar),
         size: charts::SIZE,
     }
+}
+
+/// The groups as labelled spans of consecutive cases (a group split by the other, which the
+/// study's numbering never does, gives one span per run of cases).
+fn spans(src: &Source, t: &TrialAnalysis) -> Vec<(String, usize, usize)> {
+    let mut out: Vec<(Group, usize, usize)> = Vec::new();
+    for &c in &t.cases {
+        let g = src.group(c);
+        match out.last_mut() {
+            Some((lg, _, last)) if *lg == g => *last = c,
+            _ => out.push((g, c, c)),
+        }
+    }
+    out.into_iter()
+        .map(|(g, a, b)| {
+            let name = match g {
+                Group::HandMade => "hand-made",
+                Group::Tf1 => "TF1, exact gradient",
+            };
+            (format!(" {name}"), a, b)
+        })
+        .collect()
 }
 
 /// Per epoch, the mean, minimum and maximum over the experiments with a finite value.
@@ -243,7 +277,7 @@ pub(crate) fn curves_chart(src: &Source, t: &TrialAnalysis, m: Metric) -> Chart 
         let side = if panels.is_empty() { "left" } else { "right" };
         legend.push(LegendEntry::heading(format!("{} ({side})", group_heading(g, &cases))));
         for &c in &cases {
-            let mut text = entry_text(src, t, c, true);
+            let mut text = entry_text(src, t, c, true, true);
             if Some(c) == best && n > 1 {
                 text.push_str(" ▒ min–max");
             }
@@ -312,7 +346,7 @@ pub(crate) fn experiment_chart(src: &Source, t: &TrialAnalysis, e: u32, m: Metri
                         .collect()
                 })
                 .unwrap_or_default();
-            let mut text = entry_text(src, t, c, false);
+            let mut text = entry_text(src, t, c, false, true);
             if diverged {
                 match cell {
                     Some(r) => text.push_str(&format!(

@@ -325,9 +325,7 @@ fn trial_heading(t: &TrialAnalysis) -> String {
 fn trial_section(ctx: &mut Ctx, t: &TrialAnalysis) -> Result<Vec<Block>, ReportError> {
     let tr = t.info.trial;
     let n = t.experiments.len();
-    let data = ctx.data();
     let mut b = vec![Block::Heading(2, trial_heading(t))];
-    b.push(Block::Para(answer::trial_answer(data, t)));
     b.push(
         ctx.image(&format!("trial{tr}-overview-test_acc"), &curves::overview_chart(&ctx.src, t))?,
     );
