@@ -280,6 +280,15 @@ pub trait DynTransform<F: Float>: Debug + Send + Sync {
     /// [`GradientTransform::apply_tensor`], erased (does nothing on a foreign state, which
     /// `begin_erased` has already reported).
     fn apply_tensor_erased(&self, state: &mut DynState, index: usize, grad: &mut [F]);
+    /// [`GradientTransform::apply_tensor_into`], erased (copies `grad` unchanged on a foreign
+    /// state).
+    fn apply_tensor_into_erased(
+        &self,
+        state: &mut DynState,
+        index: usize,
+        grad: &[F],
+        out: &mut [F],
+    );
     /// [`GradientTransform::end`], erased.
     fn end_erased(&self, state: &mut DynState);
 }
@@ -308,6 +317,18 @@ where
     fn apply_tensor_erased(&self, state: &mut DynState, index: usize, grad: &mut [F]) {
         if let Ok(s) = state.get_mut::<T::State>(self.name()) {
             self.apply_tensor(s, index, grad);
+        }
+    }
+    fn apply_tensor_into_erased(
+        &self,
+        state: &mut DynState,
+        index: usize,
+        grad: &[F],
+        out: &mut [F],
+    ) {
+        match state.get_mut::<T::State>(self.name()) {
+            Ok(s) => self.apply_tensor_into(s, index, grad, out),
+            Err(_) => out.iter_mut().zip(grad).for_each(|(o, &g)| *o = g),
         }
     }
     fn end_erased(&self, state: &mut DynState) {
@@ -349,6 +370,9 @@ impl<F: Float> GradientTransform<F> for BoxedTransform<F> {
     }
     fn apply_tensor(&self, state: &mut DynState, index: usize, grad: &mut [F]) {
         self.0.apply_tensor_erased(state, index, grad);
+    }
+    fn apply_tensor_into(&self, state: &mut DynState, index: usize, grad: &[F], out: &mut [F]) {
+        self.0.apply_tensor_into_erased(state, index, grad, out);
     }
     fn end(&self, state: &mut DynState) {
         self.0.end_erased(state);

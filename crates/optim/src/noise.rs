@@ -187,6 +187,31 @@ impl<F: Float> GradientTransform<F> for GradientNoise {
         }
     }
 
+    /// One fused pass, `out = g + noise`, with the same bits as copying then
+    /// [`GradientTransform::apply_tensor`] (the same additions in the same order).
+    fn apply_tensor_into(&self, state: &mut NoiseState, index: usize, grad: &[F], out: &mut [F]) {
+        if out.len() != grad.len() {
+            // Not reached through `Chain`, which checks; keep the default's contract anyway.
+            out.iter_mut().zip(grad).for_each(|(o, &g)| *o = g);
+            return GradientTransform::<F>::apply_tensor(self, state, index, out);
+        }
+        match self.form {
+            NoiseForm::Scalar { .. } => {
+                let eps = F::from_f64_rounded(state.pending);
+                for (o, &g) in out.iter_mut().zip(grad) {
+                    *o = g + eps;
+                }
+            }
+            NoiseForm::Paper { .. } => {
+                let sd = state.pending;
+                for (o, &g) in out.iter_mut().zip(grad) {
+                    let z: f64 = state.rng.sample(StandardNormal);
+                    *o = g + F::from_f64_rounded(z * sd);
+                }
+            }
+        }
+    }
+
     fn end(&self, state: &mut NoiseState) {
         state.pending = 0.0;
         state.step += 1;

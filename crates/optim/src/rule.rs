@@ -144,6 +144,14 @@ pub trait GradientTransform<F: Float> {
     /// Rewrites tensor `index`'s gradient in place.
     fn apply_tensor(&self, state: &mut Self::State, index: usize, grad: &mut [F]);
 
+    /// Writes tensor `index`'s transformed gradient into `out` (same length as `grad`), leaving
+    /// `grad` untouched: what [`Chain`] calls. The default copies then applies
+    /// [`Self::apply_tensor`]; a transform may fuse the two into one pass, with the same bits.
+    fn apply_tensor_into(&self, state: &mut Self::State, index: usize, grad: &[F], out: &mut [F]) {
+        out.copy_from_slice(grad);
+        self.apply_tensor(state, index, out);
+    }
+
     /// Ends the step (advances step counters).
     fn end(&self, state: &mut Self::State);
 
@@ -273,8 +281,7 @@ where
             index += 1;
             match buffers.next() {
                 Some(buffer) if buffer.len() == g.len() => {
-                    buffer.copy_from_slice(g);
-                    transform.apply_tensor(ts, i, buffer);
+                    transform.apply_tensor_into(ts, i, g, buffer);
                     (w, buffer.as_slice())
                 }
                 // A length or count the rule's state does not match either: pass it on
