@@ -6,52 +6,8 @@ use std::str::FromStr;
 
 use crate::config::Config;
 
-/// One (trial, experiment, case) training run. Trials count from 1 as in the study; experiments
-/// and cases from 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Cell {
-    /// Trial, from 1.
-    pub trial: usize,
-    /// Experiment within the trial, from 0.
-    pub experiment: usize,
-    /// Case, from 0.
-    pub case: usize,
-}
-
-impl Cell {
-    /// The stable id, also the stem of the cell's result file: `t1-e03-c05`.
-    pub fn id(&self) -> String {
-        self.to_string()
-    }
-}
-
-impl fmt::Display for Cell {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "t{}-e{:02}-c{:02}", self.trial, self.experiment, self.case)
-    }
-}
-
-impl FromStr for Cell {
-    type Err = String;
-
-    /// Parses an id written by [`Cell::id`].
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || format!("{s:?} is not a cell id like t1-e03-c05");
-        let mut parts = s.split('-');
-        let mut field = |prefix: char| -> Result<usize, String> {
-            parts
-                .next()
-                .and_then(|p| p.strip_prefix(prefix))
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(err)
-        };
-        let cell = Cell { trial: field('t')?, experiment: field('e')?, case: field('c')? };
-        if parts.next().is_some() || cell.trial == 0 {
-            return Err(err());
-        }
-        Ok(cell)
-    }
-}
+/// One (trial, experiment, case) training run: the results format's cell id.
+pub use handprop_results::CellId as Cell;
 
 /// Every cell of a run in the stable order (trial, experiment, case).
 pub fn all_cells(config: &Config) -> Vec<Cell> {
@@ -125,23 +81,18 @@ pub enum Purpose {
 /// (the ChaCha key) it fixes every random number of a cell, independent of threads and order.
 /// Initial weights use `case = 0` so that every case of an experiment starts from the same weights.
 pub fn stream_id(trial: usize, experiment: usize, case: usize, purpose: Purpose) -> u64 {
-    debug_assert!(trial < 1 << 16 && experiment < 1 << 24 && case < 1 << 16);
+    // Config validation keeps every field far inside its bits (see `config::limits`); this check
+    // stays in release builds because overlapping fields would silently share random streams.
+    assert!(
+        trial < 1 << 16 && experiment < 1 << 24 && case < 1 << 16,
+        "stream id fields out of range: trial {trial}, experiment {experiment}, case {case}"
+    );
     ((trial as u64) << 48) | ((experiment as u64) << 24) | ((case as u64) << 8) | purpose as u64
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_round_trip() {
-        let c = Cell { trial: 3, experiment: 7, case: 16 };
-        assert_eq!(c.id(), "t3-e07-c16");
-        assert_eq!("t3-e07-c16".parse::<Cell>().unwrap(), c);
-        assert!("t0-e00-c00".parse::<Cell>().is_err());
-        assert!("t1-e00".parse::<Cell>().is_err());
-        assert!("t1-e00-c00-x".parse::<Cell>().is_err());
-    }
 
     #[test]
     fn shards_parse_and_partition() {

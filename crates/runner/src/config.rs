@@ -129,6 +129,83 @@ impl CaseSpec {
         table.entry("learning_rate").or_insert(toml::Value::Float(eta));
         RuleConfig::deserialize(toml::Value::Table(table)).map_err(|e| e.message().to_string())
     }
+
+    /// `hand-made` for the study's manual gradient seed (C0–C6), `tf1` for exact gradients (TF1's
+    /// optimizers, C7–C16): the study's central split, a column of `cases.csv`.
+    pub fn gradient_group(&self) -> &'static str {
+        match self.gradient {
+            GradSeed::Manual => "hand-made",
+            GradSeed::Exact => "tf1",
+        }
+    }
+
+    /// The gradient seed's name as in the config (`manual` or `exact`).
+    pub fn gradient_name(&self) -> String {
+        serde_json::to_value(self.gradient)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// The routing's kind (`standard`, `sparse`, …).
+    pub fn routing_name(&self) -> String {
+        serde_json::to_value(self.routing)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// The update rule's name.
+    pub fn rule_name(&self) -> String {
+        self.update.get("rule").and_then(|v| v.as_str()).unwrap_or_default().to_string()
+    }
+
+    /// The case's parameters as flat `(column, value)` pairs for `cases.csv`: `routing_<p>` for the
+    /// routing's coefficients, `noise` and `noise_<p>`, every resolved rule hyperparameter under
+    /// its own name (defaults filled in), and `eta_params`: the hyperparameters that take each
+    /// trial's η (left empty here; `trials.csv` has η). `f32` values print in their shortest `f32`
+    /// form (`0.08`).
+    pub fn flat_params(&self, trials: &[TrialConfig]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(self.routing) {
+            for (k, v) in map.iter().filter(|(k, _)| *k != "kind") {
+                let v = v.as_f64().map(|x| handprop_results::fmt_f32(x as f32)).unwrap_or_default();
+                out.push((format!("routing_{k}"), v));
+            }
+        }
+        if let Some(noise) = &self.noise {
+            if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(noise) {
+                for (k, v) in &map {
+                    if k == "form" {
+                        out.push(("noise".into(), v.as_str().unwrap_or_default().to_string()));
+                    } else {
+                        out.push((format!("noise_{k}"), flat_value(v)));
+                    }
+                }
+            }
+        }
+        // Resolve at two different η to tell the η-valued hyperparameters from fixed ones.
+        let eta = trials.first().map_or(1.0, |t| t.learning_rate);
+        let resolve = |eta: f64| {
+            self.rule(eta).ok().and_then(|r| match serde_json::to_value(r) {
+                Ok(serde_json::Value::Object(map)) => Some(map),
+                _ => None,
+            })
+        };
+        if let (Some(a), Some(b)) = (resolve(eta), resolve(eta * 2.0 + 1.0)) {
+            let mut eta_params = Vec::new();
+            for (k, v) in a.iter().filter(|(k, _)| *k != "rule") {
+                if b.get(k) != Some(v) {
+                    eta_params.push(k.clone());
+                    out.push((k.clone(), String::new()));
+                } else {
+                    out.push((k.clone(), flat_value(v)));
+                }
+            }
+            out.push(("eta_params".into(), eta_params.join(" ")));
+        }
+        out
+    }
 }
 
 /// The file as written: like [`Config`] plus a case table reference and a case subset.
@@ -168,6 +245,31 @@ pub struct Config {
     pub cases: Vec<CaseSpec>,
 }
 
+/// Upper bounds of a config, far above any real study but low enough that sizes never overflow and
+/// a typo (`hidden = 2e9`) is an error, not an allocation failure. The trial, experiment and case
+/// bounds also keep the fields of [`crate::cells::stream_id`] apart.
+pub mod limits {
+    /// Hidden width H.
+    pub const HIDDEN: usize = 1 << 16;
+    /// Hidden layers.
+    pub const HIDDEN_LAYERS: usize = 64;
+    /// Images per batch.
+    pub const BATCH: usize = 1 << 20;
+    /// Epochs per cell.
+    pub const EPOCHS: usize = 1_000_000;
+    /// Experiments per trial (the stream id allows 2²⁴).
+    pub const EXPERIMENTS: usize = 100_000;
+    /// Trials (the stream id allows 2¹⁶).
+    pub const TRIALS: usize = 1_000;
+    /// Cases (the stream id allows 2¹⁶).
+    pub const CASES: usize = 1_000;
+    /// Cells of a run.
+    pub const CELLS: usize = 10_000_000;
+    /// Estimated memory of one running cell, in bytes (weights, gradients, optimizer slots and the
+    /// batch's activations).
+    pub const CELL_BYTES: u128 = 64 << 30;
+}
+
 /// Input width (28 × 28 pixels) and classes of MNIST.
 pub const INPUT: usize = 784;
 /// Output classes.
@@ -193,7 +295,14 @@ impl Config {
         cases.extend(file.cases);
         if let Some(only) = &file.only_cases {
             let mut picked = Vec::with_capacity(only.len());
-            for &i in only {
+            for (n, &i) in only.iter().enumerate() {
+                if only[..n].contains(&i) {
+                    return Err(ConfigError::Invalid {
+                        path: path.to_owned(),
+                        key: "only_cases".into(),
+                        message: format!("case {i} is listed twice"),
+                    });
+                }
                 let case = cases.get(i).ok_or_else(|| ConfigError::Invalid {
                     path: path.to_owned(),
                     key: "only_cases".into(),
@@ -221,13 +330,33 @@ impl Config {
             key,
             message,
         };
-        if self.name.is_empty() || self.name.contains(['/', '\\']) {
+        if self.name.is_empty()
+            || self.name.starts_with('.')
+            || self.name.chars().any(|c| matches!(c, '/' | '\\' | ':') || c.is_control())
+        {
             return Err(bad(
                 "name".into(),
-                format!("{:?} is not a usable directory name", self.name),
+                format!(
+                    "{:?} is not a usable directory name (no path separators, no leading dot)",
+                    self.name
+                ),
             ));
         }
         let t = &self.training;
+        let over = |key: &str, value: usize, max: usize| {
+            (value > max).then(|| bad(key.into(), format!("{value} is above the limit of {max}")))
+        };
+        for (key, value, max) in [
+            ("training.batch", t.batch, limits::BATCH),
+            ("training.epochs", t.epochs, limits::EPOCHS),
+            ("training.hidden_layers", t.hidden_layers, limits::HIDDEN_LAYERS),
+            ("trials", self.trials.len(), limits::TRIALS),
+            ("cases", self.cases.len(), limits::CASES),
+        ] {
+            if let Some(e) = over(key, value, max) {
+                return Err(e);
+            }
+        }
         if t.batch == 0 {
             return Err(bad("training.batch".into(), "must be at least 1".into()));
         }
@@ -268,6 +397,26 @@ impl Config {
             if trial.experiments == 0 {
                 return Err(bad(key("experiments"), "must be at least 1".into()));
             }
+            if let Some(e) = over(&key("hidden"), trial.hidden, limits::HIDDEN)
+                .or_else(|| over(&key("experiments"), trial.experiments, limits::EXPERIMENTS))
+            {
+                return Err(e);
+            }
+            let bytes = cell_bytes(INPUT, trial.hidden, t.hidden_layers, t.batch);
+            if bytes > limits::CELL_BYTES {
+                return Err(bad(
+                    key("hidden"),
+                    format!(
+                        "a cell of H = {} with {} hidden layers and batch {} would need ≈ {} GiB \
+                         (the limit is {} GiB)",
+                        trial.hidden,
+                        t.hidden_layers,
+                        t.batch,
+                        bytes >> 30,
+                        limits::CELL_BYTES >> 30
+                    ),
+                ));
+            }
             for (c, case) in self.cases.iter().enumerate() {
                 let ckey = |k: &str| format!("case {c} ({:?}).{k}", case.label);
                 crate::colour::to_hex(&case.colour).map_err(|m| bad(ckey("colour"), m))?;
@@ -280,6 +429,17 @@ impl Config {
                     .validate(&self.widths(trial))
                     .map_err(|e| bad(ckey("routing"), format!("{e} (trial {})", i + 1)))?;
             }
+        }
+        let experiments: usize = self.trials.iter().map(|t| t.experiments).sum();
+        if experiments.saturating_mul(self.cases.len()) > limits::CELLS {
+            return Err(bad(
+                "trials".into(),
+                format!(
+                    "{experiments} experiments × {} cases is above the limit of {} cells",
+                    self.cases.len(),
+                    limits::CELLS
+                ),
+            ));
         }
         Ok(())
     }
@@ -297,18 +457,95 @@ impl Config {
         toml::to_string(self).expect("a resolved config always serialises to TOML")
     }
 
-    /// A 16-hex-digit hash of everything that determines the results (not the name).
-    pub fn hash(&self) -> String {
-        let json = serde_json::to_string(&(&self.data, &self.training, &self.trials, &self.cases))
-            .expect("a resolved config always serialises to JSON");
-        let digest = Sha256::digest(json.as_bytes());
-        hex::encode(&digest[..8])
+    /// The parts of the config that determine results, each as JSON: data, training, every
+    /// trial, and per case its gradient, routing, resolved rule (per trial, defaults filled in)
+    /// and noise — not its label or colour, which only name it.
+    fn result_parts(&self) -> Vec<(String, String)> {
+        let mut parts = vec![
+            ("results format".to_string(), handprop_results::RESULTS_VERSION.to_string()),
+            ("[data]".to_string(), json(&self.data)),
+            ("[training]".to_string(), json(&self.training)),
+        ];
+        for (i, t) in self.trials.iter().enumerate() {
+            parts.push((format!("trials[{}]", i + 1), json(t)));
+        }
+        for (c, case) in self.cases.iter().enumerate() {
+            let rules: Vec<String> = self
+                .trials
+                .iter()
+                .map(|t| case.rule(t.learning_rate).map(|r| json(&r)).unwrap_or_else(|e| e))
+                .collect();
+            let what = (case.gradient, case.routing, rules, &case.noise);
+            parts.push((format!("case {c}"), json(&what)));
+        }
+        parts
     }
 
-    /// Number of (trial, experiment, case) cells.
+    /// A 16-hex-digit hash of everything that determines the results (see `result_parts`), and of
+    /// [`handprop_results::RESULTS_VERSION`], so that code whose numerics changed never reuses
+    /// cells of older code. Labels, colours and the name are not hashed.
+    pub fn hash(&self) -> String {
+        let mut h = Sha256::new();
+        for (name, part) in self.result_parts() {
+            h.update(name.as_bytes());
+            h.update([0]);
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        hex::encode(&h.finalize()[..8])
+    }
+
+    /// The parts of the config in which `other` differs from `self` (as far as results go).
+    pub fn differences(&self, other: &Config) -> Vec<String> {
+        let mine = self.result_parts();
+        let theirs = other.result_parts();
+        let mut diff: Vec<String> = mine
+            .iter()
+            .filter(|(k, v)| theirs.iter().find(|(k2, _)| k2 == k).is_none_or(|(_, v2)| v2 != v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        diff.extend(
+            theirs
+                .iter()
+                .filter(|(k, _)| !mine.iter().any(|(k2, _)| k2 == k))
+                .map(|(k, _)| format!("{k} (only in the directory's config)")),
+        );
+        if diff.is_empty() {
+            diff.push("nothing that changes results".into());
+        }
+        diff
+    }
+
+    /// Number of (trial, experiment, case) cells (validation bounds it far below overflow).
     pub fn cell_count(&self) -> usize {
         self.trials.iter().map(|t| t.experiments).sum::<usize>() * self.cases.len()
     }
+}
+
+/// A scalar of a rule or noise table as a CSV cell.
+fn flat_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Number(n) => {
+            n.as_f64().map(handprop_results::fmt_f64).unwrap_or_default()
+        }
+        serde_json::Value::Bool(b) => b.to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// JSON of a config part, for hashing and comparing.
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("config parts serialise to JSON")
+}
+
+/// Estimated bytes of one running cell: weights, gradients and up to four optimizer slots or
+/// scratch copies per weight (`6·W` floats), and about four batch-sized arrays per layer width.
+fn cell_bytes(input: usize, hidden: usize, layers: usize, batch: usize) -> u128 {
+    let (i, h, l, b) = (input as u128, hidden as u128, layers as u128, batch as u128);
+    let weights = i * h + l.saturating_sub(1) * h * h + h * CLASSES as u128;
+    let activations = b * (i + l * h + CLASSES as u128);
+    4 * (6 * weights + 4 * activations)
 }
 
 fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {

@@ -12,6 +12,7 @@ pub mod cells;
 pub use handprop_results::colour;
 pub mod config;
 pub mod output;
+pub mod progress;
 pub mod run;
 pub mod slurm;
 pub mod train;
@@ -19,3 +20,9 @@ pub mod train;
 pub use cells::{Cell, Shard};
 pub use config::{Config, ConfigError};
 pub use run::{load_data, merge_only, run, RunOptions, RunSummary};
+
+/// The compute kernel this CPU runs (its name and parameters), for `run.json`: the same CPU always
+/// picks the same kernel, so results are bit-identical across its runs, resumes and shards.
+pub fn kernel_info() -> Option<serde_json::Value> {
+    None
+}

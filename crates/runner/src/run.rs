@@ -1,30 +1,33 @@
 //! Running a config: expand into cells, skip finished ones, train the rest in parallel, merge.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use handprop_results::Invocation;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::cells::{all_cells, Cell, Shard};
 use crate::config::Config;
-use crate::output::{merge, write_atomic, FrequencyRow, OutDir, OutputError};
+use crate::output::{merge, OutDir, OutputError};
+use crate::progress::{cell_weight, fit, Progress, WIDTH};
 use crate::train::{run_cell, CellError, Data};
+pub use handprop_results::FrequencyRow;
 
 /// The environment variable that simulates a crash for tests: `HANDPROP_FAULT_SHARD=K` makes shard
 /// K exit with an error after writing at most one of its cells.
 pub const FAULT_ENV: &str = "HANDPROP_FAULT_SHARD";
+
+/// The most worker threads a run starts (and never more than it has cells to run).
+pub const MAX_THREADS: usize = 1024;
 
 /// Options of one invocation (they do not change the results).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Output directory.
     pub out: PathBuf,
-    /// Worker threads (cells in parallel); `None` = all cores.
+    /// Worker threads (cells in parallel); `None` = all cores. Capped at the cells to run.
     pub threads: Option<usize>,
     /// The subset of cells to run.
     pub shard: Shard,
@@ -32,7 +35,7 @@ pub struct RunOptions {
     pub force: bool,
     /// Merge the tables when every cell exists after this invocation.
     pub merge: bool,
-    /// Progress bars (`None`: when stderr is a terminal).
+    /// Progress bars (`None`: when stderr is a terminal; plain timestamped lines otherwise).
     pub progress: Option<bool>,
 }
 
@@ -45,6 +48,9 @@ pub enum RunError {
     /// A cell failed to run (not divergence: that is a result).
     #[error(transparent)]
     Cell(#[from] CellError),
+    /// A bad option.
+    #[error("{0}")]
+    Usage(String),
     /// The thread pool could not be built.
     #[error("cannot start {threads} worker threads: {message}")]
     Pool {
@@ -56,6 +62,12 @@ pub enum RunError {
     /// A fault injected through [`FAULT_ENV`].
     #[error("fault injected by {FAULT_ENV}={0} after one cell (a simulated crash)")]
     Injected(usize),
+}
+
+impl From<handprop_results::ResultsError> for RunError {
+    fn from(e: handprop_results::ResultsError) -> Self {
+        RunError::Output(e.into())
+    }
 }
 
 /// What a run did.
@@ -75,36 +87,68 @@ pub struct RunSummary {
     pub frequency: Option<Vec<FrequencyRow>>,
     /// Wall time of this invocation.
     pub wall: Duration,
+    /// CPU time of this invocation (every thread, user + system).
+    pub cpu: Duration,
 }
 
-/// `run.json`: provenance of the merged tables.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunInfo {
-    /// handprop's version.
-    pub handprop_version: String,
-    /// The config's name.
-    pub config_name: String,
-    /// The resolved config's hash (names `cells/<hash>/`).
-    pub config_hash: String,
-    /// Cells in the run.
-    pub cells_total: usize,
-    /// Cells with results.
-    pub cells_done: usize,
-    /// Epochs per cell.
-    pub epochs: usize,
-    /// Wall seconds of the invocation that merged.
-    pub wall_seconds: f64,
-    /// Sum of every cell's epoch wall times (the run's compute, whatever the sharding).
-    pub cpu_seconds: f64,
-    /// Worker threads of the invocation that merged.
-    pub threads: usize,
+/// This process's CPU time so far (user + system, all threads), from `getrusage`.
+pub fn process_cpu_time() -> Duration {
+    // SAFETY: getrusage writes into the zeroed struct we own and reads nothing else.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
-/// Runs the cells of `opts.shard` that have no result yet, then merges if the run is complete.
+/// Measures one invocation for `run.json`'s history.
+struct Clock {
+    started: SystemTime,
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Clock {
+    fn start() -> Self {
+        Clock { started: SystemTime::now(), wall: Instant::now(), cpu: process_cpu_time() }
+    }
+
+    fn invocation(
+        &self,
+        command: &str,
+        shard: Option<Shard>,
+        threads: usize,
+        computed: usize,
+    ) -> Invocation {
+        Invocation {
+            command: command.into(),
+            started: Invocation::timestamp(self.started),
+            shard: shard.map(|s| s.to_string()),
+            threads,
+            cells_computed: computed,
+            wall_seconds: self.wall.elapsed().as_secs_f64(),
+            cpu_seconds: (process_cpu_time().saturating_sub(self.cpu)).as_secs_f64(),
+        }
+    }
+}
+
+/// Runs the cells of `opts.shard` that have no (valid) result yet, then merges if the run is
+/// complete. Every invocation is added to `run.json`'s history.
 pub fn run(config: &Config, data: &Data, opts: &RunOptions) -> Result<RunSummary, RunError> {
-    let start = Instant::now();
-    let out = OutDir::new(opts.out.clone(), config);
-    out.claim(config, opts.force)?;
+    let clock = Clock::start();
+    if opts.threads == Some(0) || opts.threads.is_some_and(|t| t > MAX_THREADS) {
+        return Err(RunError::Usage(format!(
+            "--threads {}: must be between 1 and {MAX_THREADS}",
+            opts.threads.unwrap_or(0)
+        )));
+    }
+    let out = OutDir::claim(
+        opts.out.clone(),
+        config,
+        opts.force,
+        Some((opts.shard.index, opts.shard.count)),
+    )?;
 
     let cells = all_cells(config);
     let mine: Vec<Cell> = cells
@@ -113,8 +157,12 @@ pub fn run(config: &Config, data: &Data, opts: &RunOptions) -> Result<RunSummary
         .filter(|(i, _)| opts.shard.contains(*i))
         .map(|(_, c)| *c)
         .collect();
-    let mut todo: Vec<Cell> =
-        mine.iter().copied().filter(|c| opts.force || !out.has_cell(c)).collect();
+    let mut todo = Vec::new();
+    for c in &mine {
+        if opts.force || !out.has_valid_cell(c)? {
+            todo.push(*c);
+        }
+    }
     let skipped = mine.len() - todo.len();
 
     let fault = std::env::var(FAULT_ENV).ok().and_then(|v| v.trim().parse::<usize>().ok());
@@ -125,24 +173,24 @@ pub fn run(config: &Config, data: &Data, opts: &RunOptions) -> Result<RunSummary
 
     let threads = opts
         .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .min(todo.len().max(1));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| RunError::Pool { threads, message: e.to_string() })?;
 
-    let show_bars = opts.progress.unwrap_or_else(|| std::io::stderr().is_terminal());
-    let progress = Progress::new(show_bars, todo.len(), config.training.epochs);
+    let progress = Progress::new(config, &todo, opts.progress);
     if !todo.is_empty() {
         progress.log(format!(
-            "{}: {} cells in shard {} ({} already done), {} threads, results in {}",
+            "{}: {} cells of shard {} to run ({} done), {} threads",
             config.name,
             todo.len(),
             opts.shard,
             skipped,
             threads,
-            opts.out.display()
         ));
+        progress.log(format!("results in {}", opts.out.display()));
     }
     let diverged = AtomicUsize::new(0);
     let first_error: Mutex<Option<RunError>> = Mutex::new(None);
@@ -152,30 +200,25 @@ pub fn run(config: &Config, data: &Data, opts: &RunOptions) -> Result<RunSummary
                 return;
             }
             let bar = progress.start_cell(cell);
-            let result = run_cell(config, data, *cell, |epoch| bar.set_position(epoch as u64))
-                .map_err(RunError::from)
-                .and_then(|r| {
-                    out.write_cell(&r)?;
-                    Ok(r)
-                });
+            let weight = cell_weight(config, cell);
+            let result = run_cell(config, data, *cell, |epoch| {
+                bar.set_position(epoch as u64);
+                if epoch > 0 {
+                    progress.epoch_done(weight);
+                }
+            })
+            .map_err(RunError::from)
+            .and_then(|r| {
+                out.write_cell(&r)?;
+                Ok(r)
+            });
             match result {
                 Ok(r) => {
                     if r.diverged() {
                         diverged.fetch_add(1, Ordering::Relaxed);
                     }
-                    let last = r.rows.last().expect("a cell runs at least one epoch");
-                    progress.finish_cell(
-                        bar,
-                        format!(
-                            "{} {:<38} cost {:.5} train {:.4} test {:.4}{}",
-                            cell.id(),
-                            config.cases[cell.case].label,
-                            last.cost,
-                            last.train_acc,
-                            last.test_acc,
-                            if r.diverged() { "  DIVERGED" } else { "" }
-                        ),
-                    );
+                    progress.epoch_done(weight);
+                    progress.finish_cell(bar, cell_line(config, &r), weight, r.rows.len());
                 }
                 Err(e) => {
                     bar.abandon();
@@ -194,10 +237,15 @@ pub fn run(config: &Config, data: &Data, opts: &RunOptions) -> Result<RunSummary
         return Err(RunError::Injected(opts.shard.index));
     }
 
-    let complete = cells.iter().all(|c| out.has_cell(c));
+    let mut complete = true;
+    for c in &cells {
+        complete &= out.dir.has_cell(c);
+    }
+    let invocation = clock.invocation("run", Some(opts.shard), threads, todo.len());
     let frequency = if opts.merge && complete {
-        Some(merge_and_record(&out, config, start, threads)?)
+        Some(merge(&out, config, invocation)?.frequency)
     } else {
+        out.record(config, invocation)?;
         None
     };
     Ok(RunSummary {
@@ -207,144 +255,73 @@ pub fn run(config: &Config, data: &Data, opts: &RunOptions) -> Result<RunSummary
         computed: todo.len(),
         diverged: diverged.into_inner(),
         frequency,
-        wall: start.elapsed(),
+        wall: clock.wall.elapsed(),
+        cpu: process_cpu_time().saturating_sub(clock.cpu),
     })
+}
+
+/// A finished cell's line, at most 80 columns: `t1-e03-c05 Dilated ADAM, sp… c 0.1234 test 0.9123`.
+fn cell_line(config: &Config, r: &crate::output::CellResult) -> String {
+    let last = r.rows.last().expect("a cell runs at least one epoch");
+    let values = if r.diverged() {
+        format!("diverged in epoch {}", last.epoch)
+    } else {
+        format!("cost {:.4} test {:.4}", last.cost, last.test_acc)
+    };
+    let label_width = WIDTH - r.cell.id().len() - values.len() - 2;
+    format!(
+        "{} {:<label_width$} {values}",
+        r.cell.id(),
+        fit(&config.cases[r.cell.case].label, label_width)
+    )
 }
 
 /// Merges the tables of a complete run (e.g. after all Slurm shards finished).
 pub fn merge_only(config: &Config, out_root: &Path) -> Result<Vec<FrequencyRow>, RunError> {
-    let start = Instant::now();
-    let out = OutDir::new(out_root.to_owned(), config);
-    out.claim(config, false)?;
-    Ok(merge_and_record(&out, config, start, 1)?)
+    let clock = Clock::start();
+    let out = OutDir::claim(out_root.to_owned(), config, false, None)?;
+    let invocation = clock.invocation("merge", None, 1, 0);
+    Ok(merge(&out, config, invocation)?.frequency)
 }
 
-/// Writes the merged tables and `run.json` (provenance, wall time since `start`, and the cells'
-/// summed epoch times, which `merge` totals while it reads the cells).
-fn merge_and_record(
-    out: &OutDir,
-    config: &Config,
-    start: Instant,
-    threads: usize,
-) -> Result<Vec<FrequencyRow>, OutputError> {
-    let merged = merge(out, config)?;
-    let n = config.cell_count();
-    let info = RunInfo {
-        handprop_version: env!("CARGO_PKG_VERSION").to_string(),
-        config_name: config.name.clone(),
-        config_hash: config.hash(),
-        cells_total: n,
-        cells_done: n,
-        epochs: config.training.epochs,
-        wall_seconds: start.elapsed().as_secs_f64(),
-        cpu_seconds: merged.cell_seconds,
-        threads,
-    };
-    let json = serde_json::to_string_pretty(&info).expect("plain data serialises");
-    write_atomic(&out.root.join("run.json"), json.as_bytes())?;
-    Ok(merged.frequency)
-}
-
-/// Formats the frequency table of each trial for the terminal: per criterion, the cases that won
-/// at least once with their share.
+/// Formats the win frequencies of each trial for an 80-column terminal: per criterion, every case
+/// that won at least once, with its label and wins out of the experiments.
 pub fn format_frequency(config: &Config, rows: &[FrequencyRow]) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     for (t, trial) in config.trials.iter().enumerate() {
         let _ = writeln!(
             s,
-            "trial {} (η = {}, H = {}, {} experiments):",
+            "trial {} (η = {}, H = {}, {} experiments)",
             t + 1,
             trial.learning_rate,
             trial.hidden,
             trial.experiments
         );
-        for crit in crate::output::Criterion::ALL {
+        for crit in handprop_results::Criterion::ALL {
             let mut winners: Vec<&FrequencyRow> = rows
                 .iter()
-                .filter(|r| r.trial == t + 1 && r.criterion == crit && r.wins > 0)
+                .filter(|r| r.trial == t + 1 && r.criterion == crit.name() && r.wins > 0)
                 .collect();
             winners.sort_by(|a, b| b.wins.cmp(&a.wins).then(a.case.cmp(&b.case)));
-            let list: Vec<String> =
-                winners.iter().map(|r| format!("C{} {:.0}%", r.case, 100.0 * r.share())).collect();
-            let _ = writeln!(
-                s,
-                "  {:<18} {}",
-                crit.name(),
-                if list.is_empty() { "no winner (all diverged)".into() } else { list.join(", ") }
-            );
+            let name = crit.name().replace('_', " ");
+            if winners.is_empty() {
+                let _ = writeln!(s, "  {name:<18} no winner (every cell diverged)");
+            }
+            for (i, r) in winners.iter().enumerate() {
+                let head = if i == 0 { name.as_str() } else { "" };
+                let wins = format!("{}/{}", r.wins, r.experiments);
+                let case = format!("C{}", r.case);
+                let label_width = WIDTH - 2 - 18 - 1 - 4 - 1 - wins.len() - 1;
+                let _ = writeln!(
+                    s,
+                    "  {head:<18} {case:<4} {:<label_width$} {wins}",
+                    fit(&r.label, label_width)
+                );
+            }
         }
     }
     s
-}
-
-/// Progress display: a bar for cells done with ETA and a line per running cell with its epoch,
-/// or plain log lines when stderr is not a terminal.
-struct Progress {
-    multi: Option<MultiProgress>,
-    total: Option<ProgressBar>,
-    epochs: u64,
-}
-
-impl Progress {
-    fn new(bars: bool, cells: usize, epochs: usize) -> Self {
-        if !bars || cells == 0 {
-            return Progress { multi: None, total: None, epochs: epochs as u64 };
-        }
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-        let total = multi.add(ProgressBar::new(cells as u64));
-        total.set_style(
-            ProgressStyle::with_template(
-                "{prefix:>6} [{elapsed_precise}] {wide_bar} {pos}/{len} cells, ETA {eta_precise}",
-            )
-            .expect("static template")
-            .progress_chars("=> "),
-        );
-        total.set_prefix("cells");
-        total.enable_steady_tick(Duration::from_millis(500));
-        Progress { multi: Some(multi), total: Some(total), epochs: epochs as u64 }
-    }
-
-    fn log(&self, line: String) {
-        match &self.multi {
-            Some(m) => {
-                let _ = m.println(line);
-            }
-            None => eprintln!("{line}"),
-        }
-    }
-
-    fn start_cell(&self, cell: &Cell) -> ProgressBar {
-        match &self.multi {
-            Some(m) => {
-                let bar = m.add(ProgressBar::new(self.epochs));
-                bar.set_style(
-                    ProgressStyle::with_template("{prefix:>11} epoch {pos}/{len} {bar:30}")
-                        .expect("static template"),
-                );
-                bar.set_prefix(cell.id());
-                bar
-            }
-            None => ProgressBar::hidden(),
-        }
-    }
-
-    fn finish_cell(&self, bar: ProgressBar, line: String) {
-        bar.finish_and_clear();
-        if let Some(m) = &self.multi {
-            m.remove(&bar);
-        }
-        if let Some(t) = &self.total {
-            t.inc(1);
-        }
-        self.log(line);
-    }
-
-    fn done(&self) {
-        if let Some(t) = &self.total {
-            t.finish_and_clear();
-        }
-    }
 }
 
 /// Loads the run's data: makes sure MNIST is in `dir` (fetching it if not, see

@@ -2,10 +2,15 @@
 //! cargo). `cargo xtask trials` builds it in release mode and calls `handprop run`.
 //!
 //! ```text
-//! handprop run   --config FILE [--shard K/N] [--out DIR] [--threads N] [--force] [--no-merge]
-//! handprop merge --config FILE [--out DIR]
-//! handprop slurm ...            (job arrays over shards, see docs/scaling.md)
+//! handprop run      --config FILE [--shard K/N] [--out DIR] [--threads N] [--force] [--no-merge]
+//! handprop merge    --config FILE [--out DIR]
+//! handprop download [--mirror URL]… [--dir DIR]
+//! handprop check    --config FILE   (validate only)
+//! handprop slurm ...               (job arrays over shards, see docs/scaling.md)
 //! ```
+//!
+//! Exit codes: 0 done; 1 a failure a re-run resumes from (finished cells are kept); 2 a usage or
+//! config error (nothing was run); 3 a fault injected for tests.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,6 +71,21 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Validate a config and print what it runs (nothing is fetched or run).
+    Check {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Fetch and verify MNIST into the download cache (a second call fetches nothing).
+    Download {
+        /// A mirror to try before HANDPROP_MNIST_MIRROR and the public mirrors: an http(s) URL, a
+        /// file:// URL or a local directory holding the four .gz files. Repeatable.
+        #[arg(long = "mirror", value_name = "URL")]
+        mirrors: Vec<String>,
+        /// The cache directory.
+        #[arg(long, value_name = "DIR", default_value = "data/mnist")]
+        dir: PathBuf,
+    },
     /// Run on a Slurm cluster as a job array of shards.
     Slurm(handprop_runner::slurm::SlurmCommand),
 }
@@ -80,9 +100,13 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
+            let usage = err.downcast_ref::<handprop_runner::ConfigError>().is_some()
+                || matches!(err.downcast_ref::<RunError>(), Some(RunError::Usage(_)));
             // A simulated crash exits like a killed task would, distinct from a usage error.
             if matches!(err.downcast_ref::<RunError>(), Some(RunError::Injected(_))) {
                 ExitCode::from(3)
+            } else if usage {
+                ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
             }
@@ -90,18 +114,56 @@ fn main() -> ExitCode {
     }
 }
 
+/// `handprop download`: fetches what is missing or bad, then says what came from where.
+fn download(mirrors: &[handprop_mnist::Mirror], dir: &std::path::Path) -> anyhow::Result<()> {
+    use handprop_mnist::Origin;
+    let report = handprop_mnist::ensure(dir, mirrors)
+        .with_context(|| format!("downloading MNIST into {}", dir.display()))?;
+    for file in &report.files {
+        if let Some(reason) = &file.replaced {
+            println!("replaced {}: the cached copy was bad: {reason}", file.name);
+        }
+        for failure in &file.failures {
+            println!("skipped  {} from {failure}", file.name);
+        }
+        match &file.origin {
+            Origin::Cached => println!("cached   {} (verified)", file.name),
+            Origin::Fetched { mirror } => {
+                println!("fetched  {} from {mirror} (verified)", file.name)
+            }
+        }
+    }
+    let fetched = report.fetched();
+    println!(
+        "{fetched} fetched, {} already cached; all {} files verified in {}",
+        report.files.len() - fetched,
+        report.files.len(),
+        dir.display()
+    );
+    Ok(())
+}
+
+fn parse_mirrors(mirrors: &[String]) -> anyhow::Result<Vec<handprop_mnist::Mirror>> {
+    mirrors
+        .iter()
+        .map(|m| handprop_mnist::Mirror::parse(m))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| RunError::Usage(format!("bad --mirror: {e}")).into())
+}
+
 fn real_main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run { common, threads, shard, force, no_merge, data_dir, mirrors } => {
             let config = Config::load(&common.config)?;
             let out = out_dir(&config, common.out);
-            let mirrors = mirrors
-                .iter()
-                .map(|m| handprop_mnist::Mirror::parse(m))
-                .collect::<Result<Vec<_>, _>>()
-                .context("bad --mirror")?;
-            if threads == Some(0) {
-                anyhow::bail!("--threads must be at least 1");
+            let mirrors = parse_mirrors(&mirrors)?;
+            if threads.is_some_and(|t| t == 0 || t > handprop_runner::run::MAX_THREADS) {
+                return Err(RunError::Usage(format!(
+                    "--threads {}: must be between 1 and {}",
+                    threads.unwrap_or(0),
+                    handprop_runner::run::MAX_THREADS
+                ))
+                .into());
             }
             let data = handprop_runner::load_data(&config, &data_dir, &mirrors)?;
             let opts = RunOptions {
@@ -114,13 +176,13 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             };
             let summary = handprop_runner::run(&config, &data, &opts)?;
             eprintln!(
-                "{}: shard {} done: {} cells computed ({} diverged), {} already there, {:.1} s",
-                config.name,
-                shard,
-                summary.computed,
-                summary.diverged,
-                summary.skipped,
-                summary.wall.as_secs_f64()
+                "{}: shard {shard}: {} cells computed ({} diverged), {} already there",
+                config.name, summary.computed, summary.diverged, summary.skipped,
+            );
+            eprintln!(
+                "  wall {:.1} s, CPU {:.1} s",
+                summary.wall.as_secs_f64(),
+                summary.cpu.as_secs_f64()
             );
             match &summary.frequency {
                 Some(freq) => {
@@ -144,6 +206,21 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             print!("{}", format_frequency(&config, &freq));
             Ok(())
         }
+        Command::Check { common } => {
+            let config = Config::load(&common.config)?;
+            println!(
+                "{}: valid; {} trials, {} cases, {} cells of {} epochs; config hash {}; results in {}",
+                common.config.display(),
+                config.trials.len(),
+                config.cases.len(),
+                config.cell_count(),
+                config.training.epochs,
+                config.hash(),
+                out_dir(&config, common.out).display()
+            );
+            Ok(())
+        }
+        Command::Download { mirrors, dir } => download(&parse_mirrors(&mirrors)?, &dir),
         Command::Slurm(cmd) => handprop_runner::slurm::run(cmd),
     }
 }
