@@ -1,9 +1,11 @@
 //! `cargo xtask <task>`: the project's tasks in one binary, one module per task.
 //!
-//! xtask holds no experiment logic: each task parses its arguments and calls the library crates.
+//! xtask holds no experiment logic and links no product crate: each task checks its arguments,
+//! builds the release binaries (`handprop`, `handprop-report`) once, and runs them (see `cargo`).
 
 mod bench;
 mod cargo;
+mod compare;
 mod download;
 mod report;
 mod slurm;
@@ -34,6 +36,8 @@ enum Task {
     Trials(trials::Args),
     /// Run the benchmarks (GEMM, training step, optimizer updates) in release mode.
     Bench(bench::Args),
+    /// Time handprop, PyTorch and TensorFlow on the study's network, interleaved.
+    Compare(compare::Args),
     /// Turn a results directory into charts, statistics and an HTML report.
     Report(report::Args),
     /// Run the study on a Slurm cluster as a job array of shards.
@@ -46,6 +50,7 @@ fn main() {
         Task::Download(args) => download::run(args),
         Task::Trials(args) => trials::run(args),
         Task::Bench(args) => bench::run(args),
+        Task::Compare(args) => compare::run(args),
         Task::Report(args) => report::run(args),
         Task::Slurm(args) => slurm::run(args),
     };

@@ -235,8 +235,75 @@ fn scaling_table(steps: usize) {
     println!("  one cell on two threads:     {shared:>7.2} s  → speed-up ×{:.2}", one / shared);
 }
 
+/// Adam as the study configures it (lr 0.001, β₁ 0.9, β₂ 0.999, ε 1e-8), inline: the optimizer
+/// crate is not a dependency of this one, and this only has to cost what an Adam update costs.
+struct Adam {
+    m: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+    t: i32,
+}
+
+impl Adam {
+    fn new(mlp: &Mlp) -> Adam {
+        let zeros = || mlp.weights().iter().map(|w| vec![0.0; w.as_slice().len()]).collect();
+        Adam { m: zeros(), v: zeros(), t: 0 }
+    }
+
+    fn update(&mut self, mlp: &mut Mlp) {
+        self.t += 1;
+        let lr = 1e-3 * (1.0 - 0.999f32.powi(self.t)).sqrt() / (1.0 - 0.9f32.powi(self.t));
+        for ((w, g), (m, v)) in mlp.params_and_grads().zip(self.m.iter_mut().zip(&mut self.v)) {
+            for (((w, &g), m), v) in w.iter_mut().zip(g.iter()).zip(m.iter_mut()).zip(v.iter_mut())
+            {
+                *m += (g - *m) * (1.0 - 0.9);
+                *v += (g * g - *v) * (1.0 - 0.999);
+                *w -= *m * lr / (v.sqrt() + 1e-8);
+            }
+        }
+    }
+}
+
+/// `--compare-epochs H N`: N epochs of the study's network with Adam at width H on synthetic data,
+/// one line per epoch in the format `cargo xtask compare` parses (the same as
+/// bench/compare/study_net.py prints).
+fn compare_epochs(h: usize, epochs: usize) {
+    let (x, y, labels) = data(55_000, 90);
+    let (x_test, _, l_test) = data(10_000, 91);
+    let widths = [784, h, h, h, h, 10];
+    let mut mlp = Mlp::new(&widths, BATCH, Activation::Arctan, GradSeed::Exact, Routing::Standard)
+        .expect("valid net");
+    mlp.init_normal(&mut stream_rng(1, 0));
+    let mut adam = Adam::new(&mlp);
+    for e in 0..epochs {
+        let (c0, t0) = (on_cpu_ns().unwrap_or(0), Instant::now());
+        for start in (0..55_000).step_by(BATCH) {
+            let (xb, yb) = (x.view().rows_range(start, BATCH), y.view().rows_range(start, BATCH));
+            black_box(mlp.train_batch(xb, yb, e as u64).expect("fits"));
+            adam.update(&mut mlp);
+        }
+        let train = mlp.count_correct(x.view(), &labels).expect("fits");
+        let test = mlp.count_correct(x_test.view(), &l_test).expect("fits");
+        let cpu = (on_cpu_ns().unwrap_or(0) - c0) as f64 * 1e-9;
+        println!(
+            "epoch {e} cpu_s {cpu:.3} wall_s {:.3} train_acc {:.4} test_acc {:.4}",
+            t0.elapsed().as_secs_f64(),
+            train as f64 / 55_000.0,
+            test as f64 / 10_000.0
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--compare-epochs") {
+        let num = |j: usize| args.get(i + j).and_then(|s| s.parse().ok());
+        let (Some(h), Some(n)) = (num(1), num(2)) else {
+            eprintln!("usage: step --compare-epochs H EPOCHS");
+            std::process::exit(2);
+        };
+        compare_epochs(h, n);
+        return;
+    }
     let reps: usize =
         std::env::var("HANDPROP_BENCH_REPS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
     let clock = if on_cpu_ns().is_some() { "CPU time of this thread" } else { "wall clock" };
