@@ -74,27 +74,11 @@ impl TrialAnalysis {
     }
 }
 
-/// The winner among `values` (indexed like `cases`): the best usable value, ties to the lowest case
-/// number (the first in case order). `None` if no value is usable.
-pub fn winner(values: &[Option<f64>], higher_is_better: bool) -> Option<usize> {
-    let mut best: Option<(usize, f64)> = None;
-    for (i, v) in values.iter().enumerate() {
-        let Some(v) = v else { continue };
-        let better = match best {
-            None => true,
-            Some((_, b)) => {
-                if higher_is_better {
-                    *v > b
-                } else {
-                    *v < b
-                }
-            }
-        };
-        if better {
-            best = Some((i, *v));
-        }
-    }
-    best.map(|(i, _)| i)
+/// The winning case among `values` (indexed like `cases`) under metric `m`: the results format's
+/// winner rule (best usable value, ties to the lowest case number, unusable cells never win).
+/// `None` if no value is usable.
+pub fn winner(m: Metric, cases: &[usize], values: &[Option<f64>]) -> Option<usize> {
+    m.rule().pick(cases.iter().copied().zip(values.iter().copied())).map(|(case, _)| case)
 }
 
 /// Analyses trial `info` from the loaded results. Returns `None` if the trial has no cells.
@@ -133,10 +117,7 @@ pub fn analyse_trial(data: &ResultsData, info: &TrialInfo) -> Option<TrialAnalys
     }
 
     let winners: Vec<[Option<usize>; 3]> = (0..experiments.len())
-        .map(|ei| {
-            Metric::ALL
-                .map(|m| winner(&values[m.index()][ei], m.higher_is_better()).map(|i| cases[i]))
-        })
+        .map(|ei| Metric::ALL.map(|m| winner(m, &cases, &values[m.index()][ei])))
         .collect();
     let wins: [Vec<usize>; 3] = Metric::ALL.map(|m| {
         cases.iter().map(|&c| winners.iter().filter(|w| w[m.index()] == Some(c)).count()).collect()
@@ -287,9 +268,11 @@ mod tests {
 
     #[test]
     fn winner_breaks_ties_to_lowest_and_skips_missing() {
-        assert_eq!(winner(&[Some(0.5), Some(0.7), Some(0.7)], true), Some(1));
-        assert_eq!(winner(&[None, Some(3.0), Some(2.0), Some(2.0)], false), Some(2));
-        assert_eq!(winner(&[None, None], false), None);
+        let m = Metric::TestAcc;
+        assert_eq!(winner(m, &[3, 5, 9], &[Some(0.5), Some(0.7), Some(0.7)]), Some(5));
+        let c = Metric::Cost;
+        assert_eq!(winner(c, &[0, 1, 2, 3], &[None, Some(3.0), Some(2.0), Some(2.0)]), Some(2));
+        assert_eq!(winner(c, &[0, 1], &[None, Some(f64::NAN)]), None);
     }
 
     #[test]

@@ -665,18 +665,10 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
-/// reader never sees half a file.
+/// Writes `bytes` to `path` atomically (the results format's writer: a unique temp file in the
+/// same directory, then a rename), so a reader never sees half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let tmp = tmp_path(path);
-    std::fs::write(&tmp, bytes).map_err(|e| ReportError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| ReportError::io(path, e))
-}
-
-/// A temporary sibling of `path` that keeps its extension (the PNG encoder picks the format from it).
-fn tmp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".tmp-{}-{name}", std::process::id()))
+    Ok(handprop_results::write_atomic(path, bytes)?)
 }
 
 /// Renders `chart` to `<stem>.svg` and, if `png`, `<stem>.png`. Returns the files written and the
@@ -699,12 +691,20 @@ pub fn render(
     let mut files = vec![svg_path];
     if png {
         let png_path = stem.with_extension("png");
-        let tmp = tmp_path(&png_path);
+        // The bitmap encoder writes to a path and picks the format from its extension: a unique
+        // temp file ending in .png beside the target, renamed over it when complete.
+        let dir = png_path.parent().unwrap_or(Path::new("."));
+        let tmp = tempfile::Builder::new()
+            .prefix(".chart.")
+            .suffix(".tmp.png")
+            .tempfile_in(dir)
+            .map_err(|e| ReportError::io(dir, e))?
+            .into_temp_path();
         {
             let root = BitMapBackend::new(&tmp, chart.size).into_drawing_area();
             draw(root, chart).map_err(|m| chart_err(&png_path, m))?;
         }
-        std::fs::rename(&tmp, &png_path).map_err(|e| ReportError::io(&png_path, e))?;
+        tmp.persist(&png_path).map_err(|e| ReportError::io(&png_path, e.error))?;
         files.push(png_path);
     }
     Ok((files, svg))

@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use handprop_results::Criterion;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -53,16 +54,21 @@ impl Metric {
 
     /// Whether a larger value is better (accuracies) or worse (cost).
     pub fn higher_is_better(self) -> bool {
-        !matches!(self, Metric::Cost)
+        self.rule().higher_is_better()
     }
 
-    /// The winner criterion of `winners.csv`/`frequency.csv` that uses this metric.
-    pub fn criterion(self) -> &'static str {
+    /// The winner rule on this metric (the results format's, shared with the runner).
+    pub fn rule(self) -> Criterion {
         match self {
-            Metric::Cost => "lowest_cost",
-            Metric::TrainAcc => "highest_train_acc",
-            Metric::TestAcc => "highest_test_acc",
+            Metric::Cost => Criterion::LowestCost,
+            Metric::TrainAcc => Criterion::HighestTrainAcc,
+            Metric::TestAcc => Criterion::HighestTestAcc,
         }
+    }
+
+    /// The name of the winner criterion of `winners.csv`/`frequency.csv` that uses this metric.
+    pub fn criterion(self) -> &'static str {
+        self.rule().name()
     }
 
     /// The study's bar-chart title for this criterion over `n` experiments (`docs/study.md`,
@@ -84,7 +90,8 @@ impl Metric {
     }
 
     fn from_criterion(s: &str) -> Option<Metric> {
-        Metric::ALL.into_iter().find(|m| m.criterion() == s)
+        let c = Criterion::from_name(s)?;
+        Metric::ALL.into_iter().find(|m| m.rule() == c)
     }
 
     /// Index 0..3 in [`Metric::ALL`].
@@ -205,53 +212,9 @@ impl FinalRow {
     }
 }
 
-/// What `run.json` says about the run. Every field is optional so that an older or newer runner's
-/// file still gives what it has; unknown fields are ignored because this is output, not config.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct RunInfo {
-    /// Version of handprop that ran.
-    pub handprop_version: Option<String>,
-    /// Config name (file stem).
-    pub config_name: Option<String>,
-    /// Hash of the resolved config.
-    pub config_hash: Option<String>,
-    /// Cells in the whole run.
-    pub cells_total: Option<u64>,
-    /// Cells completed.
-    pub cells_done: Option<u64>,
-    /// Epochs per cell.
-    pub epochs: Option<u64>,
-    /// Older `run.json` only: the wall time of the invocation that wrote it, in seconds.
-    pub wall_seconds: Option<f64>,
-    /// Older `run.json` only: the cells' summed epoch wall times (now `cell_seconds`).
-    pub cpu_seconds: Option<f64>,
-    /// Threads used.
-    pub threads: Option<u64>,
-    /// Sum of the cells' epoch wall times: the run's compute, whichever invocation did it.
-    pub cell_seconds: Option<f64>,
-    /// Every `run` and `merge` invocation that wrote into the directory, oldest first.
-    #[serde(default)]
-    pub invocations: Vec<Invocation>,
-}
-
-/// One invocation of the runner on a results directory (`run.json`'s `invocations`).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct Invocation {
-    /// `run` or `merge`.
-    pub command: Option<String>,
-    /// Start time, RFC 3339 UTC.
-    pub started: Option<String>,
-    /// The shard it ran, `K/N`.
-    pub shard: Option<String>,
-    /// Worker threads.
-    pub threads: Option<u64>,
-    /// Cells it computed (0 for a merge or a no-op re-run).
-    pub cells_computed: Option<u64>,
-    /// Its wall time in seconds.
-    pub wall_seconds: Option<f64>,
-    /// Its CPU time in seconds.
-    pub cpu_seconds: Option<f64>,
-}
+/// What `run.json` says about the run: the results format's own type (provenance, the history of
+/// invocations, `cell_seconds`).
+pub use handprop_results::{Invocation, RunInfo};
 
 /// Per-epoch values of one cell: for each metric, (epoch, value) sorted by epoch.
 pub type CellSeries = [Vec<(u32, f64)>; 3];
@@ -282,39 +245,16 @@ pub struct ResultsData {
     pub frequency: Option<HashMap<(u32, Metric, usize), u64>>,
 }
 
-/// The study's matplotlib colours for cases 0..16, as hex, for results without a colour column.
-/// tab:* are matplotlib's Tableau palette; the others are CSS4 named colours.
-pub const SPEC_COLOURS: [(&str, &str); 17] = [
-    ("tab:green", "#2ca02c"),
-    ("tab:red", "#d62728"),
-    ("tab:purple", "#9467bd"),
-    ("tab:gray", "#7f7f7f"),
-    ("tab:orange", "#ff7f0e"),
-    ("tab:pink", "#e377c2"),
-    ("tab:brown", "#8c564b"),
-    ("aqua", "#00ffff"),
-    ("azure", "#f0ffff"),
-    ("coral", "#ff7f50"),
-    ("indigo", "#4b0082"),
-    ("lime", "#00ff00"),
-    ("tan", "#d2b48c"),
-    ("ivory", "#fffff0"),
-    ("lightblue", "#add8e6"),
-    ("lavender", "#e6e6fa"),
-    ("teal", "#008080"),
-];
-
-/// Parses "#rrggbb" (or a matplotlib name of [`SPEC_COLOURS`]).
+/// Parses `#rrggbb` or a matplotlib colour name (the results format's colour table,
+/// `handprop_results::colour`).
 pub fn parse_colour(s: &str) -> Option<Rgb> {
-    let s = s.trim();
-    let hex = SPEC_COLOURS.iter().find(|(name, _)| *name == s).map(|(_, h)| *h).unwrap_or(s);
-    let h = hex.strip_prefix('#')?;
-    if h.len() != 6 || !h.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    let p = |i: usize| u8::from_str_radix(&h[i..i + 2], 16).ok();
-    Some((p(0)?, p(2)?, p(4)?))
+    let hex = handprop_results::colour::to_hex(s).ok()?;
+    let p = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some((p(1)?, p(3)?, p(5)?))
 }
+
+/// The colour of a case whose `colour` cell is empty: a neutral dark grey.
+pub const NO_COLOUR: Rgb = (0x44, 0x44, 0x44);
 
 /// Reads a CSV file with a header into typed rows, each with its 1-based line number.
 /// Missing columns are reported against line 1; a bad row against its own line.
@@ -412,11 +352,11 @@ fn read_cases(path: &Path) -> Result<BTreeMap<usize, CaseInfo>, ReportError> {
             .map_err(|_| invalid(line, "case", get("case"), "expected a case number"))?;
         let colour_text = get("colour");
         let colour = if colour_text.is_empty() {
-            // No colour given: fall back to the study's colour for that case, if it has one.
-            SPEC_COLOURS.get(case).and_then(|(_, h)| parse_colour(h)).unwrap_or((0x44, 0x44, 0x44))
+            NO_COLOUR
         } else {
-            parse_colour(colour_text)
-                .ok_or_else(|| invalid(line, "colour", colour_text, "expected #rrggbb"))?
+            parse_colour(colour_text).ok_or_else(|| {
+                invalid(line, "colour", colour_text, "expected #rrggbb or a matplotlib colour name")
+            })?
         };
         let gradient = get("gradient").to_string();
         let group = match get("group") {
@@ -656,16 +596,7 @@ impl ResultsData {
             }
         }
 
-        let path = dir.join("run.json");
-        let run = if path.exists() {
-            let text = std::fs::read_to_string(&path).map_err(|e| ReportError::io(&path, e))?;
-            Some(
-                serde_json::from_str(&text)
-                    .map_err(|source| ReportError::Json { path, error: source })?,
-            )
-        } else {
-            None
-        };
+        let run = RunInfo::load(&dir.join("run.json"))?;
 
         let path = dir.join("config.toml");
         let config_toml = if path.exists() {

@@ -32,15 +32,6 @@ pub enum ReportError {
         /// What went wrong.
         message: String,
     },
-    /// A JSON file could not be parsed.
-    #[error("{path}: {error}")]
-    Json {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error (it carries line and column; in the message, so not also exposed as `source()`:
-        /// reporters that print the chain would repeat it)
-        error: serde_json::Error,
-    },
     /// A row parsed but its content is inconsistent (unknown case or trial, duplicate cell, bad colour).
     #[error("{path}, line {line}: field `{field}` = {value:?}: {reason}")]
     Invalid {
@@ -63,6 +54,10 @@ pub enum ReportError {
         /// What is missing.
         what: String,
     },
+    /// Reading `run.json` or writing a file through the shared results format failed (the message
+    /// names the file).
+    #[error("{0}")]
+    Results(#[from] handprop_results::ResultsError),
     /// Drawing a chart failed.
     #[error("chart {path}: {message}")]
     Chart {

@@ -77,8 +77,8 @@ pub(crate) fn write_report(
 
     let mut ctx =
         Ctx { src: Source { data, max_points: opts.max_points }, opts, files: Vec::new() };
-    let title = match data.run.as_ref().and_then(|r| r.config_name.clone()) {
-        Some(name) => format!("handprop report: {name}"),
+    let title = match &data.run {
+        Some(r) => format!("handprop report: {}", r.config_name),
         None => "handprop report".into(),
     };
     let scale = answer::scale_check(data);
@@ -166,34 +166,42 @@ fn has_cell(data: &ResultsData, trial: u32, experiment: u32, case: usize) -> boo
     data.finals.iter().any(|r| r.trial == trial && r.experiment == experiment && r.case == case)
 }
 
-/// The compute of the run, stated once: wall and CPU time summed over the runner's invocations,
-/// and the cells' own epoch times.
+/// The compute of the run, stated once: wall and CPU time summed over the runner's invocations
+/// (`run.json`), and the cells' summed epoch times (`cell_seconds`, else `final.csv`'s `wall_s` or
+/// `timing.csv`).
 fn compute_text(data: &ResultsData) -> String {
-    let run = data.run.clone().unwrap_or_default();
-    let sum = |f: &dyn Fn(&crate::data::Invocation) -> Option<f64>| -> Option<f64> {
-        let v: Vec<f64> = run.invocations.iter().filter_map(f).collect();
-        (!v.is_empty()).then(|| v.iter().sum())
-    };
-    // Before run.json kept its invocations, `wall_seconds` was the last invocation's wall time
-    // and `cpu_seconds` the cells' summed epoch times (what `cell_seconds` is now).
-    let (wall, cpu, count, legacy_cells) = if run.invocations.is_empty() {
-        (run.wall_seconds, None, usize::from(run.wall_seconds.is_some()), run.cpu_seconds)
-    } else {
-        (sum(&|i| i.wall_seconds), sum(&|i| i.cpu_seconds), run.invocations.len(), None)
-    };
     let timed: Vec<f64> = data.finals.iter().map(|r| r.wall_s).filter(|v| v.is_finite()).collect();
-    let cells = run
-        .cell_seconds
-        .or(legacy_cells)
-        .or_else(|| (!timed.is_empty()).then(|| timed.iter().sum()));
+    let timed_sum = (!timed.is_empty()).then(|| timed.iter().sum::<f64>());
     let mut parts = Vec::new();
-    match (wall, cpu) {
-        (Some(w), Some(c)) => {
-            parts.push(format!("{} wall, {} CPU over {count} invocation(s)", secs(w), secs(c)))
+    let cells = match &data.run {
+        Some(run) if !run.invocations.is_empty() => {
+            let (wall, cpu) = run.totals();
+            parts.push(format!(
+                "{} wall, {} CPU over {} invocation(s)",
+                secs(wall),
+                secs(cpu),
+                run.invocations.len()
+            ));
+            // A run.json always has cell_seconds; 0 with cells done means an older runner.
+            if run.cell_seconds > 0.0 {
+                Some(run.cell_seconds)
+            } else {
+                timed_sum
+            }
         }
-        (Some(w), None) => parts.push(format!("{} wall over {count} invocation(s)", secs(w))),
-        _ => parts.push("no invocation times (no run.json)".into()),
-    }
+        Some(run) => {
+            parts.push("no invocation history in run.json".into());
+            if run.cell_seconds > 0.0 {
+                Some(run.cell_seconds)
+            } else {
+                timed_sum
+            }
+        }
+        None => {
+            parts.push("no run.json".into());
+            timed_sum
+        }
+    };
     match cells {
         Some(s) => parts.push(format!("the cells' epochs took {} in total", secs(s))),
         None => parts.push("no per-cell times (no timing.csv or wall_s)".into()),
@@ -203,20 +211,20 @@ fn compute_text(data: &ResultsData) -> String {
 
 fn overview(data: &ResultsData) -> Vec<Block> {
     let mut b = vec![Block::Heading(2, "The run".into())];
-    let run = data.run.clone().unwrap_or_default();
-    let opt = |v: Option<String>| v.unwrap_or_else(|| "– (no run.json)".into());
+    let none = || "– (no run.json)".to_string();
+    let run = data.run.as_ref();
     let cells = data.finals.len();
     let epochs_run: u64 = data.finals.iter().map(|r| r.epochs_run as u64).sum();
     let diverged = data.finals.iter().filter(|r| r.diverged).count();
     let facts = vec![
         vec!["results directory".to_string(), data.dir.display().to_string()],
-        vec!["config".into(), opt(run.config_name.clone())],
-        vec!["config hash".into(), opt(run.config_hash.clone())],
-        vec!["handprop version".into(), opt(run.handprop_version.clone())],
+        vec!["config".into(), run.map_or_else(none, |r| r.config_name.clone())],
+        vec!["config hash".into(), run.map_or_else(none, |r| r.config_hash.clone())],
+        vec!["handprop version".into(), run.map_or_else(none, |r| r.handprop_version.clone())],
         vec![
             "cells".into(),
-            match run.cells_total {
-                Some(total) => format!("{cells} of {total}"),
+            match run {
+                Some(r) => format!("{cells} of {}", r.cells_total),
                 None => cells.to_string(),
             },
         ],
@@ -225,8 +233,7 @@ fn overview(data: &ResultsData) -> Vec<Block> {
         vec!["diverged cells".into(), diverged.to_string()],
     ];
     b.push(Block::Table(vec!["what".into(), "value".into()], facts));
-    if !run.invocations.is_empty() {
-        let o = |v: Option<String>| v.unwrap_or_else(|| "–".into());
+    if let Some(run) = run.filter(|r| !r.invocations.is_empty()) {
         b.push(Block::Details(
             format!("Invocations ({}), oldest first", run.invocations.len()),
             vec![Block::Table(
@@ -237,13 +244,13 @@ fn overview(data: &ResultsData) -> Vec<Block> {
                     .iter()
                     .map(|i| {
                         vec![
-                            o(i.command.clone()),
-                            o(i.started.clone()),
-                            o(i.shard.clone()),
-                            o(i.threads.map(|v| v.to_string())),
-                            o(i.cells_computed.map(|v| v.to_string())),
-                            o(i.wall_seconds.map(secs)),
-                            o(i.cpu_seconds.map(secs)),
+                            i.command.clone(),
+                            i.started.clone(),
+                            i.shard.clone().unwrap_or_else(|| "–".into()),
+                            i.threads.to_string(),
+                            i.cells_computed.to_string(),
+                            secs(i.wall_seconds),
+                            secs(i.cpu_seconds),
                         ]
                     })
                     .collect(),

@@ -279,3 +279,23 @@ fn compute_is_shown_once_from_the_invocations() {
     assert_eq!(md.matches("7.5 s").count(), 1, "compute shown once");
     assert!(md.contains("| merge | 2026-12-02T04:01:00Z | – | 1 | 0 | 1.0 s | 1.5 s |"), "{md}");
 }
+
+#[test]
+fn a_malformed_run_json_is_named_and_colour_names_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_results(dir.path());
+    std::fs::write(dir.path().join("run.json"), "{\"config_name\": 3}").unwrap();
+    let e = generate(dir.path(), &quick()).unwrap_err();
+    assert!(matches!(e, ReportError::Results(_)), "{e}");
+    assert!(e.to_string().contains("run.json"), "{e}");
+
+    // cases.csv may name colours the matplotlib way, as the configs do.
+    common::write_results(dir.path());
+    let path = dir.path().join("cases.csv");
+    std::fs::write(&path, read(&path).replace("#fffff0", "ivory").replace("#2ca02c", "tab:green"))
+        .unwrap();
+    let s = generate(dir.path(), &quick()).unwrap();
+    let md = read(&s.report_md);
+    assert!(md.contains("#fffff0 (pale: lines and edges drawn #b8860b)"), "{md}");
+    assert!(md.contains("| #2ca02c |"), "{md}");
+}

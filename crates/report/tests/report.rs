@@ -234,10 +234,12 @@ fn runner_layout_without_wall_s_uses_timing_csv() {
     assert!(stripped
         .starts_with("trial,experiment,case,label,epochs_run,diverged,cost,train_acc,test_acc\n"));
     std::fs::write(&path, stripped).unwrap();
-    // A run.json without a summed compute (`cell_seconds`, or an older file's `cpu_seconds`).
+    // A run.json from before `cell_seconds` existed (it defaults to 0): the cells' times then
+    // come from timing.csv.
     std::fs::write(
         dir.path().join("run.json"),
-        r#"{"config_name": "synthetic", "wall_seconds": 12.5}"#,
+        r#"{"handprop_version": "0.1.0", "config_name": "synthetic", "config_hash": "ab",
+"cells_total": 153, "cells_done": 153, "epochs": 4}"#,
     )
     .unwrap();
     // Two cells with two epochs each: 0.25 + 0.5 and 1 + 2 seconds.
@@ -254,7 +256,7 @@ fn runner_layout_without_wall_s_uses_timing_csv() {
     let md = std::fs::read_to_string(&s.report_md).unwrap();
     assert!(
         md.contains(
-            "| compute | 12.5 s wall over 1 invocation(s); the cells' epochs took 3.8 s in total |"
+            "| compute | no invocation history in run.json; the cells' epochs took 3.8 s in total |"
         ),
         "{md}"
     );

@@ -100,8 +100,10 @@ pub fn write_results(dir: &Path) {
     std::fs::write(dir.join("metrics.csv"), met).unwrap();
     std::fs::write(
         dir.join("run.json"),
-        r#"{"handprop_version": "0.1.0", "config_name": "synthetic", "config_hash": "0123456789abcdef",
-"cells_total": 153, "cells_done": 153, "epochs": 4, "wall_seconds": 12.5, "cpu_seconds": 20.0, "threads": 2}"#,
+        r#"{"results_version": 2, "handprop_version": "0.1.0", "config_name": "synthetic", "config_hash": "0123456789abcdef",
+"cells_total": 153, "cells_done": 153, "epochs": 4, "cell_seconds": 20.0,
+"invocations": [{"command": "run", "started": "2026-12-02T04:00:00Z", "shard": "0/1", "threads": 2,
+"cells_computed": 153, "wall_seconds": 12.5, "cpu_seconds": 24.0}]}"#,
     )
     .unwrap();
     std::fs::write(
