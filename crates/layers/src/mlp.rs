@@ -133,8 +133,8 @@ impl Mlp {
     }
 
     /// Lets a training step and an evaluation use up to `threads` threads of the current rayon
-    /// pool (the global one, or the pool the call runs in via `ThreadPool::install`); 0 counts as
-    /// 1. Every product is split over disjoint output blocks and every element-wise pass over
+    /// pool (the global one, or the pool the call runs in via `ThreadPool::install`; 0 counts as
+    /// one). Every product is split over disjoint output blocks and every element-wise pass over
     /// disjoint ranges, so **the results are bit-identical for every thread count**. Meant for
     /// spare cores: when fewer cells remain than cores, give each cell several.
     pub fn set_threads(&mut self, threads: usize) {

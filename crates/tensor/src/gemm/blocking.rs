@@ -279,6 +279,8 @@ mod tests {
     use super::*;
 
     #[test]
+    // `is_multiple_of` needs Rust 1.87; the workspace supports 1.85.
+    #[allow(clippy::manual_is_multiple_of)]
     fn absurd_caches_are_clamped_and_blocking_is_sane() {
         let vm = Caches { l1d: 48 << 10, l2: 2 << 20, l3: 260 << 20 };
         let b = Blocking::new(Kernel::Avx512, vm);
