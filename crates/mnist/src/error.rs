@@ -154,9 +154,14 @@ pub enum MnistError {
         dataset: Option<DatasetKind>,
     },
     /// A download deadline could not be understood.
-    #[error("download timeout {value:?}: {reason}; expected seconds such as 300, 90s, 2.5m or 1h")]
+    #[error(
+        "download timeout {}{value:?}: {reason}; expected seconds such as 300, 90s, 2.5m or 1h",
+        .variable.map(|name| format!("{name}=")).unwrap_or_default()
+    )]
     BadTimeout {
-        /// The value given (prefixed with the variable's name when it came from one).
+        /// The environment variable it came from, if any.
+        variable: Option<&'static str>,
+        /// The value given.
         value: String,
         /// What is wrong with it.
         reason: &'static str,

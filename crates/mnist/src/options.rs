@@ -56,8 +56,8 @@ pub fn timeout_from(env: Option<&str>) -> Result<Duration, MnistError> {
     match env.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(DEFAULT_TIMEOUT),
         Some(value) => parse_timeout(value).map_err(|err| match err {
-            MnistError::BadTimeout { value, reason } => {
-                MnistError::BadTimeout { value: format!("{TIMEOUT_ENV}={value}"), reason }
+            MnistError::BadTimeout { value, reason, .. } => {
+                MnistError::BadTimeout { variable: Some(TIMEOUT_ENV), value, reason }
             }
             other => other,
         }),
@@ -67,7 +67,7 @@ pub fn timeout_from(env: Option<&str>) -> Result<Duration, MnistError> {
 /// Parses a duration: a positive, finite number followed by nothing or `s` (seconds), `m`
 /// (minutes) or `h` (hours), e.g. `300`, `90s`, `2.5m`, `1h`.
 pub fn parse_timeout(value: &str) -> Result<Duration, MnistError> {
-    let bad = |reason| MnistError::BadTimeout { value: value.to_string(), reason };
+    let bad = |reason| MnistError::BadTimeout { variable: None, value: value.to_string(), reason };
     let trimmed = value.trim();
     let (number, unit) = match trimmed.char_indices().last() {
         Some((at, 's')) => (&trimmed[..at], 1.0),

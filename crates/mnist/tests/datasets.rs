@@ -163,6 +163,6 @@ fn timeouts_parse_with_units_and_reject_nonsense() {
     assert_eq!(timeout_from(Some("  ")).unwrap(), DEFAULT_TIMEOUT);
     assert_eq!(timeout_from(Some("10m")).unwrap(), secs(600.0));
     let err = timeout_from(Some("soon")).unwrap_err();
-    assert!(err.to_string().contains("HANDPROP_DOWNLOAD_TIMEOUT=soon"), "{err}");
+    assert!(err.to_string().contains("HANDPROP_DOWNLOAD_TIMEOUT=\"soon\": not a number"), "{err}");
     assert!(err.to_string().contains("not a number"), "{err}");
 }
