@@ -23,9 +23,9 @@ pub const PANELS_SIZE: (u32, u32) = (1600, 680);
 /// Width of the legend panel.
 const LEGEND_W: u32 = 440;
 /// The font family every text element uses; registered with the embedded font for PNG output.
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 /// The grey of axis-like outlines (bars and swatches of colours that need no edge of their own).
-const EDGE: Rgb = (60, 60, 60);
+pub(crate) const EDGE: Rgb = (60, 60, 60);
 
 /// What a legend entry's swatch looks like; it matches how its series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,7 +172,7 @@ pub fn ensure_font() -> Result<(), String> {
     .clone()
 }
 
-fn rgb(c: Rgb) -> RGBColor {
+pub(crate) fn rgb(c: Rgb) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
 }
 
@@ -208,9 +208,9 @@ pub fn stroke(c: Rgb) -> Rgb {
     }
 }
 
-type DrawResult<T> = Result<T, String>;
+pub(crate) type DrawResult<T> = Result<T, String>;
 
-fn err<E: std::fmt::Debug>(e: E) -> String {
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
@@ -223,14 +223,16 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Draw
     match &chart.plot {
         Plot::Bars { bars, top, spans } => draw_bars(&plot_area, chart, bars, *top, spans)?,
         Plot::Panels { panels, log_y } => draw_panels(&plot_area, chart, panels, *log_y)?,
-        Plot::Intervals { rows, domain } => draw_intervals(&plot_area, chart, rows, *domain)?,
+        Plot::Intervals { rows, domain } => {
+            crate::chart_parts::draw_intervals(&plot_area, chart, rows, *domain)?
+        }
     }
-    draw_legend(&legend_area, &chart.legend)?;
+    crate::chart_parts::draw_legend(&legend_area, &chart.legend)?;
     root.present().map_err(err)
 }
 
 /// Bar and marker edges: 2 px in the [`stroke`] colour for pale colours, else a 1 px grey.
-fn edge_style(c: Rgb) -> ShapeStyle {
+pub(crate) fn edge_style(c: Rgb) -> ShapeStyle {
     if is_light(c) {
         rgb(stroke(c)).stroke_width(2)
     } else {
@@ -347,7 +349,7 @@ fn y_range(lines: &[&Line], log_y: bool) -> (f64, f64) {
 }
 
 /// A y-axis tick label: up to 4 significant digits, no trailing zeros, never `-0`.
-fn tick(v: f64) -> String {
+pub(crate) fn tick(v: f64) -> String {
     // Axis positions such as 0.1 − 0.1 come out as ±3e-17: that is zero.
     let s = if v.abs() < 1e-12 {
         "0".to_string()
@@ -506,161 +508,6 @@ fn plot_lines<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
             ch.draw_series(std::iter::once(Cross::new((x, clamp(y)), 8, BLACK.stroke_width(3))))
                 .map_err(err)?;
         }
-    }
-    Ok(())
-}
-
-fn draw_intervals<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    chart: &Chart,
-    rows: &[Interval],
-    domain: (f64, f64),
-) -> DrawResult<()> {
-    let n = rows.len().max(1) as u32;
-    let vals: Vec<f64> =
-        rows.iter().flat_map(|r| [r.mean, r.low, r.high]).filter(|v| v.is_finite()).collect();
-    let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let (lo, hi) = if lo.is_finite() && hi.is_finite() { (lo, hi) } else { (0.0, 1.0) };
-    let pad = 0.05 * (hi - lo).max(1e-3);
-    let (x_lo, x_hi) = ((lo - pad).max(domain.0), (hi + pad).min(domain.1));
-    // Row i from the top sits in segment n−1−i (segment 0 is at the bottom).
-    let labels: Vec<String> = rows.iter().rev().map(|r| r.label.clone()).collect();
-    let mut ch = ChartBuilder::on(area)
-        .margin(12)
-        .x_label_area_size(50)
-        .y_label_area_size(400)
-        .build_cartesian_2d(x_lo..x_hi, (0u32..n).into_segmented())
-        .map_err(err)?;
-    ch.configure_mesh()
-        .disable_y_mesh()
-        .x_desc(chart.x_desc.as_str())
-        .y_desc(chart.y_desc.as_str())
-        .y_labels(n as usize + 2)
-        .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
-            _ => String::new(),
-        })
-        .x_label_formatter(&|v| tick(*v))
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 17))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(err)?;
-    for (i, r) in rows.iter().enumerate() {
-        let y = SegmentValue::CenterOf(n - 1 - i as u32);
-        if r.low.is_finite() && r.high.is_finite() {
-            ch.draw_series(std::iter::once(PathElement::new(
-                vec![(r.low.max(x_lo), y.clone()), (r.high.min(x_hi), y.clone())],
-                rgb(stroke(r.colour)).stroke_width(3),
-            )))
-            .map_err(err)?;
-        }
-        if r.mean.is_finite() {
-            let p = (r.mean, y);
-            if r.square {
-                let size = 7;
-                ch.draw_series(std::iter::once(
-                    EmptyElement::at(p.clone())
-                        + Rectangle::new([(-size, -size), (size, size)], rgb(r.colour).filled())
-                        + Rectangle::new([(-size, -size), (size, size)], edge_style(r.colour)),
-                ))
-                .map_err(err)?;
-            } else {
-                ch.draw_series(std::iter::once(
-                    EmptyElement::at(p.clone())
-                        + Circle::new((0, 0), 8, rgb(r.colour).filled())
-                        + Circle::new((0, 0), 8, edge_style(r.colour)),
-                ))
-                .map_err(err)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn draw_legend<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    entries: &[LegendEntry],
-) -> DrawResult<()> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let (w, h) = area.dim_in_pixel();
-    let text_x = 58;
-    // Shrink the font until the widest entry fits the panel.
-    let mut size = 16.0;
-    loop {
-        let font: TextStyle = (FONT, size).into_font().into();
-        let widest = entries
-            .iter()
-            .map(|e| area.estimate_text_size(&e.text, &font).map(|s| s.0))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(err)?
-            .into_iter()
-            .max()
-            .unwrap_or(0);
-        if widest as i32 + text_x + 8 <= w as i32 || size <= 9.0 {
-            break;
-        }
-        size -= 1.0;
-    }
-    let top = 30.0;
-    let step = ((h as f64 - top - 20.0) / entries.len() as f64).min(size * 1.7);
-    let font = (FONT, size).into_font().color(&BLACK);
-    for (i, e) in entries.iter().enumerate() {
-        let y = (top + i as f64 * step) as i32;
-        let sw = (size * 0.8) as i32;
-        let mid = y + sw / 2;
-        match e.swatch {
-            Swatch::Heading => {
-                let bold = (FONT, size).into_font().color(&RGBColor(20, 20, 20));
-                area.draw(&Text::new(e.text.clone(), (10, y - 1), bold)).map_err(err)?;
-                // Underline the heading so it reads as one.
-                let tw = area
-                    .estimate_text_size(&e.text, &(FONT, size).into_font().into())
-                    .map_err(err)?
-                    .0 as i32;
-                area.draw(&PathElement::new(
-                    vec![(10, y + sw + 3), (10 + tw, y + sw + 3)],
-                    BLACK.stroke_width(1),
-                ))
-                .map_err(err)?;
-                continue;
-            }
-            Swatch::Bar => {
-                area.draw(&Rectangle::new([(10, y), (40, y + sw)], rgb(e.colour).filled()))
-                    .map_err(err)?;
-                area.draw(&Rectangle::new([(10, y), (40, y + sw)], edge_style(e.colour)))
-                    .map_err(err)?;
-            }
-            Swatch::Line { dashed } => {
-                let style = rgb(stroke(e.colour)).stroke_width(3);
-                if dashed {
-                    for x in [10, 24] {
-                        area.draw(&PathElement::new(vec![(x, mid), (x + 10, mid)], style))
-                            .map_err(err)?;
-                    }
-                } else {
-                    area.draw(&PathElement::new(vec![(10, mid), (40, mid)], style)).map_err(err)?;
-                }
-            }
-            Swatch::Marker { square } => {
-                let r = sw / 2 + 1;
-                if square {
-                    let corners = [(25 - r, mid - r), (25 + r, mid + r)];
-                    area.draw(&Rectangle::new(corners, rgb(e.colour).filled())).map_err(err)?;
-                    area.draw(&Rectangle::new(corners, edge_style(e.colour))).map_err(err)?;
-                } else {
-                    area.draw(&Circle::new((25, mid), r, rgb(e.colour).filled())).map_err(err)?;
-                    area.draw(&Circle::new((25, mid), r, edge_style(e.colour))).map_err(err)?;
-                }
-            }
-        }
-        if e.diverged {
-            area.draw(&Cross::new((49, mid), 4, BLACK.stroke_width(2))).map_err(err)?;
-        }
-        area.draw(&Text::new(e.text.clone(), (text_x, y - 1), font.clone())).map_err(err)?;
     }
     Ok(())
 }

@@ -38,13 +38,17 @@ pub fn csv_num(v: f64) -> String {
 /// The shortest text of a parameter: if `v` is exactly an f32 (every study parameter is, the
 /// runner stores them as f32 and writes them widened to f64), the shortest text that reads back
 /// to that f32, else the shortest f64 text. Never `-0`.
+/// Magnitudes below 1e-4 or from 1e15 up are written in exponent form (`1e-8`, not `0.00000001`).
 pub fn param(v: f64) -> String {
     let f = v as f32;
-    if v.is_finite() && f as f64 == v {
-        unsigned_zero(format!("{f}"))
-    } else {
-        unsigned_zero(format!("{v}"))
-    }
+    let exp = v != 0.0 && (v.abs() < 1e-4 || v.abs() >= 1e15);
+    let s = match (v.is_finite() && f as f64 == v, exp) {
+        (true, true) => format!("{f:e}"),
+        (true, false) => format!("{f}"),
+        (false, true) => format!("{v:e}"),
+        (false, false) => format!("{v}"),
+    };
+    unsigned_zero(s)
 }
 
 /// Rewrites every `key = <float>` line of a TOML text so that the float is in its [`param`] form;
@@ -101,6 +105,8 @@ mod tests {
         assert_eq!(param(0.08f32 as f64), "0.08");
         assert_eq!(param(0.064f32 as f64), "0.064");
         assert_eq!(param(1000.0), "1000");
+        assert_eq!(param(1e-8f32 as f64), "1e-8");
+        assert_eq!(param(1e-10), "1e-10");
         // Not an f32: the f64 text is kept.
         assert_eq!(param(0.1), "0.1");
         assert_eq!(param(0.123456789012345), "0.123456789012345");

@@ -22,6 +22,7 @@
 
 pub mod analysis;
 pub mod answer;
+mod chart_parts;
 pub mod charts;
 mod curves;
 pub mod data;

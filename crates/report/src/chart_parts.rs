@@ -1,0 +1,163 @@
+//! The interval chart and the legend panel, split from `charts` to keep files short.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::charts::{
+    edge_style, err, rgb, stroke, tick, Chart, DrawResult, Interval, LegendEntry, Swatch, FONT,
+};
+
+pub(crate) fn draw_intervals<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &Chart,
+    rows: &[Interval],
+    domain: (f64, f64),
+) -> DrawResult<()> {
+    let n = rows.len().max(1) as u32;
+    let vals: Vec<f64> =
+        rows.iter().flat_map(|r| [r.mean, r.low, r.high]).filter(|v| v.is_finite()).collect();
+    let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if lo.is_finite() && hi.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+    let pad = 0.05 * (hi - lo).max(1e-3);
+    let (x_lo, x_hi) = ((lo - pad).max(domain.0), (hi + pad).min(domain.1));
+    // Row i from the top sits in segment n−1−i (segment 0 is at the bottom).
+    let labels: Vec<String> = rows.iter().rev().map(|r| r.label.clone()).collect();
+    let mut ch = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(400)
+        .build_cartesian_2d(x_lo..x_hi, (0u32..n).into_segmented())
+        .map_err(err)?;
+    ch.configure_mesh()
+        .disable_y_mesh()
+        .x_desc(chart.x_desc.as_str())
+        .y_desc(chart.y_desc.as_str())
+        .y_labels(n as usize + 2)
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .x_label_formatter(&|v| tick(*v))
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 17))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    for (i, r) in rows.iter().enumerate() {
+        let y = SegmentValue::CenterOf(n - 1 - i as u32);
+        if r.low.is_finite() && r.high.is_finite() {
+            ch.draw_series(std::iter::once(PathElement::new(
+                vec![(r.low.max(x_lo), y.clone()), (r.high.min(x_hi), y.clone())],
+                rgb(stroke(r.colour)).stroke_width(3),
+            )))
+            .map_err(err)?;
+        }
+        if r.mean.is_finite() {
+            let p = (r.mean, y);
+            if r.square {
+                let size = 7;
+                ch.draw_series(std::iter::once(
+                    EmptyElement::at(p.clone())
+                        + Rectangle::new([(-size, -size), (size, size)], rgb(r.colour).filled())
+                        + Rectangle::new([(-size, -size), (size, size)], edge_style(r.colour)),
+                ))
+                .map_err(err)?;
+            } else {
+                ch.draw_series(std::iter::once(
+                    EmptyElement::at(p.clone())
+                        + Circle::new((0, 0), 8, rgb(r.colour).filled())
+                        + Circle::new((0, 0), 8, edge_style(r.colour)),
+                ))
+                .map_err(err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+) -> DrawResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (w, h) = area.dim_in_pixel();
+    let text_x = 58;
+    // Shrink the font until the widest entry fits the panel.
+    let mut size = 16.0;
+    loop {
+        let font: TextStyle = (FONT, size).into_font().into();
+        let widest = entries
+            .iter()
+            .map(|e| area.estimate_text_size(&e.text, &font).map(|s| s.0))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?
+            .into_iter()
+            .max()
+            .unwrap_or(0);
+        if widest as i32 + text_x + 8 <= w as i32 || size <= 9.0 {
+            break;
+        }
+        size -= 1.0;
+    }
+    let top = 30.0;
+    let step = ((h as f64 - top - 20.0) / entries.len() as f64).min(size * 1.7);
+    let font = (FONT, size).into_font().color(&BLACK);
+    for (i, e) in entries.iter().enumerate() {
+        let y = (top + i as f64 * step) as i32;
+        let sw = (size * 0.8) as i32;
+        let mid = y + sw / 2;
+        match e.swatch {
+            Swatch::Heading => {
+                let bold = (FONT, size).into_font().color(&RGBColor(20, 20, 20));
+                area.draw(&Text::new(e.text.clone(), (10, y - 1), bold)).map_err(err)?;
+                // Underline the heading so it reads as one.
+                let tw = area
+                    .estimate_text_size(&e.text, &(FONT, size).into_font().into())
+                    .map_err(err)?
+                    .0 as i32;
+                area.draw(&PathElement::new(
+                    vec![(10, y + sw + 3), (10 + tw, y + sw + 3)],
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(err)?;
+                continue;
+            }
+            Swatch::Bar => {
+                area.draw(&Rectangle::new([(10, y), (40, y + sw)], rgb(e.colour).filled()))
+                    .map_err(err)?;
+                area.draw(&Rectangle::new([(10, y), (40, y + sw)], edge_style(e.colour)))
+                    .map_err(err)?;
+            }
+            Swatch::Line { dashed } => {
+                let style = rgb(stroke(e.colour)).stroke_width(3);
+                if dashed {
+                    for x in [10, 24] {
+                        area.draw(&PathElement::new(vec![(x, mid), (x + 10, mid)], style))
+                            .map_err(err)?;
+                    }
+                } else {
+                    area.draw(&PathElement::new(vec![(10, mid), (40, mid)], style)).map_err(err)?;
+                }
+            }
+            Swatch::Marker { square } => {
+                let r = sw / 2 + 1;
+                if square {
+                    let corners = [(25 - r, mid - r), (25 + r, mid + r)];
+                    area.draw(&Rectangle::new(corners, rgb(e.colour).filled())).map_err(err)?;
+                    area.draw(&Rectangle::new(corners, edge_style(e.colour))).map_err(err)?;
+                } else {
+                    area.draw(&Circle::new((25, mid), r, rgb(e.colour).filled())).map_err(err)?;
+                    area.draw(&Circle::new((25, mid), r, edge_style(e.colour))).map_err(err)?;
+                }
+            }
+        }
+        if e.diverged {
+            area.draw(&Cross::new((49, mid), 4, BLACK.stroke_width(2))).map_err(err)?;
+        }
+        area.draw(&Text::new(e.text.clone(), (text_x, y - 1), font.clone())).map_err(err)?;
+    }
+    Ok(())
+}
