@@ -1,18 +1,15 @@
 //! `cargo xtask report [RESULTS_DIR]`: charts, statistics and an HTML report from a results
-//! directory (see `handprop_report::generate`).
+//! directory (`handprop-report`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
-use handprop_report::{ReportOptions, ReportSummary};
+use crate::cargo::{absolute, build_release, command, run_tied};
 
 /// Arguments of `cargo xtask report`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The results directory (the runner's `--out`), holding cases.csv, trials.csv, final.csv and
-    /// metrics.csv.
-    #[arg(default_value = "results/quick")]
-    pub results_dir: PathBuf,
+    /// The results directory (the runner's `--out`) [default: results/quick in the workspace].
+    pub results_dir: Option<PathBuf>,
     /// Write SVG charts only (no PNG copies).
     #[arg(long)]
     pub no_png: bool,
@@ -26,35 +23,21 @@ pub struct Args {
 
 /// Runs the task.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let opts = ReportOptions {
-        png: !args.no_png,
-        experiment_charts: !args.no_experiment_charts,
-        max_points: args.max_points,
-    };
-    write_report(&args.results_dir, &opts)?;
-    Ok(())
-}
-
-/// Writes the report of `results_dir` with the default options (what `cargo xtask trials` calls
-/// at the end of a run).
-pub fn generate(results_dir: &Path) -> anyhow::Result<()> {
-    write_report(results_dir, &ReportOptions::default()).map(|_| ())
-}
-
-/// Writes the report of `results_dir` and prints where it went and any warnings.
-pub fn write_report(results_dir: &Path, opts: &ReportOptions) -> anyhow::Result<ReportSummary> {
-    let summary = handprop_report::generate(results_dir, opts)
-        .with_context(|| format!("writing the report of {}", results_dir.display()))?;
-    for w in &summary.warnings {
-        eprintln!("warning: {w}");
+    let dir = args
+        .results_dir
+        .as_deref()
+        .map(absolute)
+        .unwrap_or_else(|| crate::project_root().join("results/quick"));
+    let bins = build_release()?;
+    let mut cmd = command(&bins.report);
+    if args.no_png {
+        cmd.arg("--no-png");
     }
-    println!(
-        "report: {} ({} charts in {}), {}, {}",
-        summary.report_html.display(),
-        summary.charts.len(),
-        results_dir.join("report").display(),
-        summary.report_md.display(),
-        summary.summary_csv.display()
-    );
-    Ok(summary)
+    if args.no_experiment_charts {
+        cmd.arg("--no-experiment-charts");
+    }
+    cmd.arg("--max-points").arg(args.max_points.to_string()).arg(dir);
+    let status = run_tied(&mut cmd)?;
+    anyhow::ensure!(status.success(), "the report failed ({status})");
+    Ok(())
 }

@@ -1,33 +1,34 @@
-//! `cargo xtask trials`: the main job. Makes sure MNIST is present, builds the `handprop` runner in
-//! release mode, runs the config (all four trials in parallel cells), then writes the report.
+//! `cargo xtask trials`: the main job. Checks the arguments, builds the binaries (release), lets
+//! the runner validate the config, runs it (fetching MNIST if needed; all four trials in parallel
+//! cells), then writes the report.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::{cargo, project_root};
+use crate::cargo::{absolute, build_release, command, mirror_arg, run_tied};
 
 /// Arguments of `cargo xtask trials`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The run's config.
-    #[arg(long, default_value = "configs/quick.toml")]
-    config: PathBuf,
+    /// The run's config [default: configs/quick.toml in the workspace].
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Worker threads, one cell each (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Run only shard K of N.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
+    /// Run only shard K of N (0 ≤ K < N).
+    #[arg(long, value_parser = parse_shard)]
     shard: Option<String>,
-    /// Output directory (default: results/<config name>).
+    /// Output directory (default: results/<config name> in the workspace).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Recompute cells whose results exist.
     #[arg(long)]
     force: bool,
-    /// MNIST cache directory.
-    #[arg(long, default_value = "data/mnist")]
-    data_dir: PathBuf,
+    /// MNIST cache directory [default: data/mnist in the workspace].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Extra MNIST mirrors, tried first (URL, file:// URL or directory).
     #[arg(long = "mirror")]
     mirrors: Vec<String>,
@@ -36,57 +37,89 @@ pub struct Args {
     no_report: bool,
 }
 
+/// `K/N` with 0 ≤ K < N, checked before anything is built or fetched.
+fn parse_shard(s: &str) -> Result<String, String> {
+    let (k, n) = s.split_once('/').ok_or_else(|| format!("{s:?} is not K/N"))?;
+    let k: usize = k.trim().parse().map_err(|_| format!("{s:?}: K is not a number"))?;
+    let n: usize = n.trim().parse().map_err(|_| format!("{s:?}: N is not a number"))?;
+    if n == 0 || k >= n {
+        return Err(format!("{s:?}: need 0 ≤ K < N"));
+    }
+    Ok(format!("{k}/{n}"))
+}
+
 /// Runs the task.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let root = project_root();
-    std::env::set_current_dir(&root)?;
+    let config =
+        absolute(&args.config.unwrap_or_else(|| crate::project_root().join("configs/quick.toml")));
+    anyhow::ensure!(config.is_file(), "--config {}: no such file", config.display());
+    let out = args.out.as_deref().map(absolute);
+    let data_dir = args.data_dir.as_deref().map(absolute);
+    let mirrors: Vec<_> = args.mirrors.iter().map(|m| mirror_arg(m)).collect();
 
-    // Fetch first, with a progress bar here rather than inside the runner's log.
-    let mirrors = args
-        .mirrors
-        .iter()
-        .map(|m| handprop_mnist::Mirror::parse(m))
-        .collect::<Result<Vec<_>, _>>()
-        .context("bad --mirror")?;
-    let report = handprop_mnist::ensure(&args.data_dir, &mirrors)
-        .with_context(|| format!("cannot get MNIST into {}", args.data_dir.display()))?;
-    if report.fetched() > 0 {
-        eprintln!("fetched {} MNIST files into {}", report.fetched(), args.data_dir.display());
+    let bins = build_release()?;
+
+    // The runner validates the config (exit 2 on an error) and names the results directory.
+    let mut check = command(&bins.handprop);
+    check.arg("check").arg("--config").arg(&config).arg("--print-out");
+    if let Some(o) = &out {
+        check.arg("--out").arg(o);
     }
+    let checked = check.output().context("cannot run handprop check")?;
+    if !checked.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&checked.stderr));
+        anyhow::bail!("the config was not run");
+    }
+    let out = crate::project_root().join(String::from_utf8_lossy(&checked.stdout).trim());
 
-    let handprop = cargo::build_runner()?;
-    let mut cmd = std::process::Command::new(&handprop);
-    cmd.arg("run").arg("--config").arg(&args.config).arg("--data-dir").arg(&args.data_dir);
+    let mut cmd = command(&bins.handprop);
+    cmd.arg("run").arg("--config").arg(&config).arg("--out").arg(&out);
+    if let Some(d) = &data_dir {
+        cmd.arg("--data-dir").arg(d);
+    }
     if let Some(t) = args.threads {
         cmd.arg("--threads").arg(t.to_string());
     }
     if let Some(s) = &args.shard {
         cmd.arg("--shard").arg(s);
     }
-    if let Some(o) = &args.out {
-        cmd.arg("--out").arg(o);
-    }
     if args.force {
         cmd.arg("--force");
     }
-    for m in &args.mirrors {
+    for m in &mirrors {
         cmd.arg("--mirror").arg(m);
     }
-    let status = cmd.status().with_context(|| format!("cannot start {}", handprop.display()))?;
-    anyhow::ensure!(
-        status.success(),
-        "the run failed ({status}); re-run the same command to resume"
-    );
-
-    let config = handprop_runner::Config::load(&args.config)?;
-    let out = args.out.unwrap_or_else(|| PathBuf::from("results").join(&config.name));
+    let status = run_tied(&mut cmd)?;
+    match status.code() {
+        Some(0) => {}
+        Some(2) => anyhow::bail!("nothing was run (see the error above)"),
+        _ => anyhow::bail!(
+            "the run stopped ({status}); finished cells are kept: re-run the same command to resume"
+        ),
+    }
     if args.no_report {
         return Ok(());
     }
     if out.join("frequency.csv").exists() {
-        crate::report::generate(&out)?;
+        let status = run_tied(command(&bins.report).arg(&out))?;
+        anyhow::ensure!(status.success(), "the report failed ({status})");
     } else {
-        eprintln!("not every cell exists yet (sharded run): the report is written once all shards are merged");
+        eprintln!(
+            "other shards' cells are still missing: the report is written once all are merged"
+        );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_checked_before_anything_runs() {
+        assert_eq!(parse_shard("2/4").unwrap(), "2/4");
+        for bad in ["9/4", "4/4", "1/0", "x/2", "3"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -75,6 +75,9 @@ enum Command {
     Check {
         #[command(flatten)]
         common: Common,
+        /// Print only the results directory.
+        #[arg(long)]
+        print_out: bool,
     },
     /// Fetch and verify MNIST into the download cache (a second call fetches nothing).
     Download {
@@ -206,8 +209,12 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             print!("{}", format_frequency(&config, &freq));
             Ok(())
         }
-        Command::Check { common } => {
+        Command::Check { common, print_out } => {
             let config = Config::load(&common.config)?;
+            if print_out {
+                println!("{}", out_dir(&config, common.out).display());
+                return Ok(());
+            }
             println!(
                 "{}: valid; {} trials, {} cases, {} cells of {} epochs; config hash {}; results in {}",
                 common.config.display(),
