@@ -41,7 +41,7 @@ pub(crate) fn draw_intervals<DB: DrawingBackend>(
         .x_label_formatter(&|v| tick(*v))
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 17))
-        .light_line_style(RGBColor(235, 235, 235))
+        .light_line_style(TRANSPARENT)
         .draw()
         .map_err(err)?;
     for (i, r) in rows.iter().enumerate() {
