@@ -53,6 +53,24 @@ fn row_offsets<const MR: usize>(rsa: isize, mr: usize) -> [isize; MR] {
     std::array::from_fn(|i| i.min(mr.max(1) - 1) as isize * rsa)
 }
 
+/// Asks for the lines of a full, unit-stride tile of `C` that the kernel will read at its end
+/// (`C + …`): they are rows at `C`'s row stride, which the hardware prefetchers do not predict, and
+/// fetching them while the FMA loop runs hides the miss. A hint only: it never faults.
+#[inline(always)]
+fn prefetch_c<const MR: usize, const NR: usize>(tile: Tile) {
+    #[cfg(target_arch = "x86_64")]
+    if tile.add && tile.csc == 1 && tile.mr == MR && tile.nr == NR {
+        for i in 0..MR {
+            let row = tile.c.wrapping_offset(i as isize * tile.rsc).cast::<i8>();
+            // SAFETY: prefetching is a hint that never faults, whatever the address.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(row);
+                _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(NR * 4 - 1));
+            }
+        }
+    }
+}
+
 /// AVX-512 rows per tile (broadcast side).
 pub(super) const AVX512_MR: usize = 12;
 /// AVX-512 columns per tile (two zmm vectors).
@@ -85,6 +103,7 @@ pub(super) unsafe fn avx512<const PACKED: bool>(
     const NR: usize = AVX512_NR;
     let mut acc = [[_mm512_setzero_ps(); 2]; MR];
     let off = row_offsets::<MR>(rsa, tile.mr);
+    prefetch_c::<MR, NR>(tile);
     let (mut a, mut b) = (a, b);
     for _ in 0..kc {
         // SAFETY: `l < kc`, within the packed panels (caller); `b` is 64-byte aligned and NR·4 =
@@ -147,6 +166,7 @@ pub(super) unsafe fn avx2<const PACKED: bool>(
     const NR: usize = AVX2_NR;
     let mut acc = [[_mm256_setzero_ps(); 2]; MR];
     let off = row_offsets::<MR>(rsa, tile.mr);
+    prefetch_c::<MR, NR>(tile);
     let (mut a, mut b) = (a, b);
     for _ in 0..kc {
         // SAFETY: as in `avx512`.
