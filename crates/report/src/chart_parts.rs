@@ -1,11 +1,85 @@
-//! The interval chart and the legend panel, split from `charts` to keep files short.
+//! The interval chart, the performance-profile chart and the legend panel, split from `charts` to
+//! keep files short.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::charts::{
-    edge_style, err, rgb, stroke, tick, Chart, DrawResult, Interval, LegendEntry, Swatch, FONT,
+    edge_style, err, log_ticks, rgb, stroke, tick, Chart, DrawResult, Interval, LegendEntry, Panel,
+    Swatch, FONT,
 };
+
+/// Vertical offset between lines of one profile panel, in units of ρ: lines at the same ρ (often
+/// 0 or 1 for many cases) would hide each other, so the k-th line of a panel is drawn
+/// `(k − (n−1)/2) × OFFSET` higher; small enough (≤ ±0.03 for 10 lines) not to change a reading.
+const PROFILE_OFFSET: f64 = 0.006;
+
+/// Performance profiles: panels of step lines over a log τ axis [1, `x_max`], ρ in [0, 1].
+pub(crate) fn draw_profiles<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &Chart,
+    panels: &[Panel],
+    x_max: f64,
+) -> DrawResult<()> {
+    let x_max = if x_max > 1.0 { x_max } else { 2.0 };
+    let (lo, hi) = (-0.05, 1.08);
+    let areas = area.split_evenly((1, panels.len().max(1)));
+    for (i, (panel, sub)) in panels.iter().zip(&areas).enumerate() {
+        let sub = if panel.title.is_empty() {
+            sub.clone()
+        } else {
+            sub.titled(&panel.title, (FONT, 18).into_font().color(&BLACK)).map_err(err)?
+        };
+        let y_desc = if i == 0 { chart.y_desc.as_str() } else { "" };
+        let ticks = log_ticks(1.0, x_max);
+        let mut ch = ChartBuilder::on(&sub)
+            .margin(10)
+            .x_label_area_size(50)
+            .y_label_area_size(if i == 0 { 86 } else { 60 })
+            .build_cartesian_2d((1.0..x_max).log_scale().with_key_points(ticks), lo..hi)
+            .map_err(err)?;
+        ch.configure_mesh()
+            .x_desc(chart.x_desc.as_str())
+            .y_desc(y_desc)
+            .y_labels(12)
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| {
+                if (0.0..=1.0 + 1e-9).contains(v) {
+                    tick(*v)
+                } else {
+                    String::new()
+                }
+            })
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .light_line_style(TRANSPARENT)
+            .draw()
+            .map_err(err)?;
+        let n = panel.lines.len();
+        let mut order: Vec<(usize, &crate::charts::Line)> =
+            panel.lines.iter().enumerate().filter(|(_, l)| l.reference).collect();
+        order.extend(panel.lines.iter().enumerate().filter(|(_, l)| !l.reference));
+        for (k, l) in order {
+            let dy = if l.reference {
+                0.0
+            } else {
+                (k as f64 - (n as f64 - 1.0) / 2.0) * PROFILE_OFFSET
+            };
+            let pts: Vec<(f64, f64)> = l
+                .points
+                .iter()
+                .map(|p| (p.0.clamp(1.0, x_max), (p.1 + dy).clamp(lo, hi)))
+                .collect();
+            let style = rgb(stroke(l.colour)).stroke_width(if l.reference { 2 } else { 3 });
+            if l.dashed || l.reference {
+                ch.draw_series(DashedLineSeries::new(pts, 10, 6, style)).map_err(err)?;
+            } else {
+                ch.draw_series(LineSeries::new(pts, style)).map_err(err)?;
+            }
+        }
+    }
+    Ok(())
+}
 
 pub(crate) fn draw_intervals<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,

@@ -140,6 +140,14 @@ pub enum Plot {
         /// The possible values; the axis never extends past them.
         domain: (f64, f64),
     },
+    /// Performance profiles: side-by-side panels of step lines ρ(τ) over a log τ axis from 1 to
+    /// `x_max`, y in [0, 1]. Each line's points are its corners, already in step form.
+    Profile {
+        /// The panels, left to right.
+        panels: Vec<Panel>,
+        /// The right end of the τ axis (> 1).
+        x_max: f64,
+    },
 }
 
 /// A chart: title, axis descriptions, plot and legend.
@@ -225,6 +233,9 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Draw
         Plot::Panels { panels, log_y } => draw_panels(&plot_area, chart, panels, *log_y)?,
         Plot::Intervals { rows, domain } => {
             crate::chart_parts::draw_intervals(&plot_area, chart, rows, *domain)?
+        }
+        Plot::Profile { panels, x_max } => {
+            crate::chart_parts::draw_profiles(&plot_area, chart, panels, *x_max)?
         }
     }
     crate::chart_parts::draw_legend(&legend_area, &chart.legend)?;
@@ -370,7 +381,7 @@ pub(crate) fn tick(v: f64) -> String {
 
 /// Tick values for a log axis over [lo, hi]: 1, 2, 5 × 10^k inside the range, or every
 /// 1..9 × 10^k when that gives fewer than three (a range within one decade).
-fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+pub(crate) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let pick = |mantissas: &[f64]| -> Vec<f64> {
         let (k0, k1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
         (k0..=k1)

@@ -36,7 +36,7 @@ pub(crate) fn cases_of(src: &Source, t: &TrialAnalysis, g: Group) -> Vec<usize> 
 }
 
 /// Whether case `c` coincides with a lower case (drawn dashed over it, so both colours show).
-fn is_duplicate(t: &TrialAnalysis, c: usize) -> bool {
+pub(crate) fn is_duplicate(t: &TrialAnalysis, c: usize) -> bool {
     t.coincide.iter().any(|(d, _)| *d == c)
 }
 

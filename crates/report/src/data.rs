@@ -232,6 +232,10 @@ pub struct ResultsData {
     pub finals: Vec<FinalRow>,
     /// Per-epoch series by (trial, experiment, case).
     pub series: HashMap<(u32, u32, usize), CellSeries>,
+    /// Per-epoch wall seconds from `timing.csv` by (trial, experiment, case): (epoch, wall_s)
+    /// sorted by epoch; empty when there is no `timing.csv`. A cell runs on one thread, so these
+    /// are its compute seconds.
+    pub epoch_wall: HashMap<(u32, u32, usize), Vec<(u32, f64)>>,
     /// `run.json`, if present.
     pub run: Option<RunInfo>,
     /// `config.toml` verbatim, if present.
@@ -437,6 +441,7 @@ struct TimingCsv {
     trial: u32,
     experiment: u32,
     case: usize,
+    epoch: u32,
     wall_s: f64,
 }
 
@@ -580,14 +585,31 @@ impl ResultsData {
         }
 
         let path = dir.join("timing.csv");
+        let mut epoch_wall: HashMap<(u32, u32, usize), Vec<(u32, f64)>> = HashMap::new();
         if path.exists() {
             let mut sums: HashMap<(u32, u32, usize), f64> = HashMap::new();
-            for (_, r) in read_table::<TimingCsv>(
+            for (line, r) in read_table::<TimingCsv>(
                 &path,
                 &["trial", "experiment", "case", "epoch", "wall_s"],
                 "per-epoch wall times",
             )? {
+                if !(r.wall_s.is_finite() && r.wall_s >= 0.0) {
+                    return Err(invalid(
+                        &path,
+                        line,
+                        "wall_s",
+                        r.wall_s.to_string(),
+                        "expected a finite, non-negative number of seconds",
+                    ));
+                }
                 *sums.entry((r.trial, r.experiment, r.case)).or_default() += r.wall_s;
+                epoch_wall
+                    .entry((r.trial, r.experiment, r.case))
+                    .or_default()
+                    .push((r.epoch, r.wall_s));
+            }
+            for v in epoch_wall.values_mut() {
+                v.sort_by_key(|(e, _)| *e);
             }
             for f in finals.iter_mut().filter(|f| f.wall_s.is_nan()) {
                 if let Some(s) = sums.get(&(f.trial, f.experiment, f.case)) {
@@ -640,6 +662,7 @@ impl ResultsData {
             trials,
             finals,
             series,
+            epoch_wall,
             run,
             config_toml,
             config,

@@ -14,7 +14,10 @@
 //!   intervals, the study's three win-frequency bar charts, the learning curves as small multiples
 //!   (hand-made | TF1, log cost); per experiment the study's three line charts;
 //! - `<out>/summary.csv`: per trial, metric and case the group, mean ± 95 % CI, mean rank, wins and
-//!   the exact Wilcoxon signed-rank test against the best case.
+//!   the exact Wilcoxon signed-rank test against the best case;
+//! - `<out>/time_to_target.csv`, `time_to_target_summary.csv`, `profiles.csv` and a performance
+//!   profile chart per trial and target ([`ttt`]: epochs and seconds to a target, AlgoPerf-style
+//!   ρ(τ)).
 //!
 //! Winners are recomputed from `final.csv` (lowest cost, highest train/test accuracy; ties to the
 //! lowest case number; diverged cells never win) and checked against `frequency.csv` when present.
@@ -32,12 +35,15 @@ pub mod fmt;
 pub mod published;
 mod render;
 pub mod stats;
+pub mod ttt;
+mod ttt_report;
 
 use std::path::{Path, PathBuf};
 
 pub use analysis::TrialAnalysis;
 pub use data::{Metric, ResultsData};
 pub use error::ReportError;
+pub use ttt::{Target, TargetError};
 
 /// Options of [`generate`].
 #[derive(Debug, Clone, PartialEq)]
@@ -48,11 +54,14 @@ pub struct ReportOptions {
     pub experiment_charts: bool,
     /// At most this many points per line (every k-th epoch and the last are kept); 0 = all.
     pub max_points: usize,
+    /// The time-to-target targets; empty = [`ttt::default_targets`] (test accuracy ≥ 0.9, and
+    /// ≥ 0.97 too when the run is the faithful study).
+    pub targets: Vec<Target>,
 }
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions { png: true, experiment_charts: true, max_points: 300 }
+        ReportOptions { png: true, experiment_charts: true, max_points: 300, targets: Vec::new() }
     }
 }
 
@@ -65,6 +74,10 @@ pub struct ReportSummary {
     pub report_html: PathBuf,
     /// `<out>/summary.csv`.
     pub summary_csv: PathBuf,
+    /// `<out>/time_to_target.csv`, `<out>/time_to_target_summary.csv` and `<out>/profiles.csv`.
+    pub time_to_target_csvs: [PathBuf; 3],
+    /// Every time-to-target result (per trial and target) the report shows.
+    pub time_to_target: Vec<ttt::TargetResult>,
     /// Every chart file written (SVG, and PNG if asked), under `<out>/report/`.
     pub charts: Vec<PathBuf>,
     /// The per-trial analyses the report shows.

@@ -10,7 +10,8 @@ use crate::doc::{self, Block, Inline};
 use crate::error::ReportError;
 use crate::fmt::{csv_num, num, param, shorten_toml_floats};
 use crate::published;
-use crate::{stats, ReportOptions, ReportSummary};
+use crate::ttt::{self, TargetResult};
+use crate::{stats, ttt_report, ReportOptions, ReportSummary};
 
 fn pct(wins: usize, n: usize) -> String {
     if n == 0 {
@@ -82,6 +83,15 @@ pub(crate) fn write_report(
         None => "handprop report".into(),
     };
     let scale = answer::scale_check(data);
+    let targets = if opts.targets.is_empty() {
+        ttt::default_targets(!scale.is_scaled())
+    } else {
+        opts.targets.clone()
+    };
+    let ttt_results: Vec<TargetResult> = trials
+        .iter()
+        .flat_map(|t| targets.iter().map(move |&g| ttt::analyse(data, t, g)))
+        .collect();
     let mut blocks = vec![Block::Heading(1, title.clone()), Block::Banner(answer::banner(&scale))];
     blocks.push(Block::Heading(2, "The answer".into()));
     blocks.push(Block::Rich(vec![
@@ -99,7 +109,9 @@ pub(crate) fn write_report(
     }
     blocks.extend(overview(data));
     for t in &trials {
-        blocks.extend(trial_section(&mut ctx, t)?);
+        let mine: Vec<&TargetResult> =
+            ttt_results.iter().filter(|r| r.trial == t.info.trial).collect();
+        blocks.extend(trial_section(&mut ctx, t, &mine)?);
     }
     blocks.push(Block::Heading(2, "Sources".into()));
     blocks.push(Block::Rich(vec![
@@ -115,11 +127,33 @@ pub(crate) fn write_report(
 
     let summary_csv = data.dir.join("summary.csv");
     charts::write_atomic(&summary_csv, summary_table(data, &trials)?.as_bytes())?;
+    let time_to_target_csvs = [
+        data.dir.join("time_to_target.csv"),
+        data.dir.join("time_to_target_summary.csv"),
+        data.dir.join("profiles.csv"),
+    ];
+    let texts = [
+        ttt::time_to_target_csv(data, &ttt_results),
+        ttt::summary_csv(data, &ttt_results),
+        ttt::profiles_csv(data, &ttt_results),
+    ];
+    for (path, text) in time_to_target_csvs.iter().zip(&texts) {
+        charts::write_atomic(path, text.as_bytes())?;
+    }
     let report_md = data.dir.join("report.md");
     charts::write_atomic(&report_md, doc::to_markdown(&blocks).as_bytes())?;
     let report_html = data.dir.join("report.html");
     charts::write_atomic(&report_html, doc::to_html(&title, &blocks).as_bytes())?;
-    Ok(ReportSummary { report_md, report_html, summary_csv, charts: ctx.files, trials, warnings })
+    Ok(ReportSummary {
+        report_md,
+        report_html,
+        summary_csv,
+        time_to_target_csvs,
+        time_to_target: ttt_results,
+        charts: ctx.files,
+        trials,
+        warnings,
+    })
 }
 
 /// Cross-checks the recomputed winners against `frequency.csv` and the cell counts against
@@ -329,7 +363,11 @@ fn trial_heading(t: &TrialAnalysis) -> String {
     )
 }
 
-fn trial_section(ctx: &mut Ctx, t: &TrialAnalysis) -> Result<Vec<Block>, ReportError> {
+fn trial_section(
+    ctx: &mut Ctx,
+    t: &TrialAnalysis,
+    ttt_results: &[&TargetResult],
+) -> Result<Vec<Block>, ReportError> {
     let tr = t.info.trial;
     let n = t.experiments.len();
     let mut b = vec![Block::Heading(2, trial_heading(t))];
@@ -422,6 +460,9 @@ fn trial_section(ctx: &mut Ctx, t: &TrialAnalysis) -> Result<Vec<Block>, ReportE
     }
 
     b.extend(statistics(ctx, t));
+
+    let src = Source { data: ctx.src.data, max_points: ctx.src.max_points };
+    b.extend(ttt_report::section(&src, t, ttt_results, &mut |name, chart| ctx.image(name, chart))?);
 
     if ctx.opts.experiment_charts {
         let mut inner = Vec::new();

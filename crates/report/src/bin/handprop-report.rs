@@ -5,10 +5,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use handprop_report::ReportOptions;
+use handprop_report::{ReportOptions, Target};
 
-const USAGE: &str =
-    "usage: handprop-report [--no-png] [--no-experiment-charts] [--max-points N] RESULTS_DIR";
+const USAGE: &str = "usage: handprop-report [--no-png] [--no-experiment-charts] [--max-points N] \
+[--target METRIC=THRESHOLD]... RESULTS_DIR
+  --target  a time-to-target target, repeatable: test_acc=0.95 (accuracies: value >= threshold),
+            cost=0.1 (value <= threshold); default test_acc=0.9 (and 0.97 for the faithful study)";
 
 fn main() -> ExitCode {
     match parse(std::env::args().skip(1)) {
@@ -24,6 +26,13 @@ fn main() -> ExitCode {
                     dir.join("report").display(),
                     summary.report_md.display(),
                     summary.summary_csv.display()
+                );
+                let [ttt, ttt_summary, profiles] = &summary.time_to_target_csvs;
+                println!(
+                    "time to target: {}, {}, {}",
+                    ttt.display(),
+                    ttt_summary.display(),
+                    profiles.display()
                 );
                 ExitCode::SUCCESS
             }
@@ -51,6 +60,14 @@ fn parse(args: impl Iterator<Item = String>) -> Result<(PathBuf, ReportOptions),
                 let v = args.next().ok_or("--max-points needs a number")?;
                 opts.max_points =
                     v.parse().map_err(|_| format!("--max-points {v:?} is not a number"))?;
+            }
+            "--target" => {
+                let v = args.next().ok_or("--target needs METRIC=THRESHOLD")?;
+                let t: Target =
+                    v.parse().map_err(|e: handprop_report::TargetError| e.to_string())?;
+                if !opts.targets.contains(&t) {
+                    opts.targets.push(t);
+                }
             }
             "-h" | "--help" => return Err("help".into()),
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
