@@ -6,7 +6,6 @@
 //! * [`train`]: one cell's training loop.
 //! * [`run`](mod@run): parallel, resumable, sharded execution with progress.
 //! * [`output`]: atomic cell files, merged tables, winners and win frequencies.
-//! * [`slurm`]: job arrays over shards.
 
 pub mod cells;
 pub use handprop_results::colour;
@@ -14,7 +13,6 @@ pub mod config;
 pub mod output;
 pub mod progress;
 pub mod run;
-pub mod slurm;
 pub mod train;
 
 pub use cells::{Cell, Shard};

@@ -1,20 +1,24 @@
-//! The Slurm job array against a real Slurm (`.ci/slurm/start.sh` starts one on 127.0.0.1):
-//! a 4-shard array of `configs/smoke.toml` gives tables bit-identical to one machine; a crashed
-//! shard is reported, requeued and completed; `scancel` leaves no partial cell file.
+//! `handprop slurm` as a user meets it: the command line (generation from a real config, exit
+//! codes, `--help`), and the job array against a real Slurm (`.ci/slurm/start.sh` starts one on
+//! 127.0.0.1): a 4-shard array of `configs/smoke.toml` gives tables bit-identical to one machine;
+//! a crashed shard is reported, requeued and completed; `scancel` leaves no partial cell file.
 //!
-//! Skipped, with a message, unless `SLURM_CONF` is set, `sbatch` is on PATH and
-//! `HANDPROP_MNIST_MIRROR` points at a local MNIST copy (CI sets all three; tests never fetch from
-//! the internet). The tasks inherit the environment through sbatch's default `--export=ALL`.
+//! The cluster tests are `#[ignore]`d and FAIL when the cluster is missing: they need
+//! `SLURM_CONF`, `sbatch` on PATH and `HANDPROP_MNIST_MIRROR` naming a local MNIST copy (CI sets all
+//! three and runs them with `--include-ignored`; tests never fetch from the internet). The tasks
+//! inherit the environment through sbatch's default `--export=ALL`. The library's own tests are in
+//! `crates/slurm/tests`.
 
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use handprop_runner::slurm::{self, JobRecord, ShardState, SlurmArgs};
+use handprop_results::{CellId, ResultsDir};
+use handprop_slurm::{JobRecord, ShardState};
 
 const HANDPROP: &str = env!("CARGO_BIN_EXE_handprop");
-
 /// The merged tables that must not depend on sharding (timing.csv and run.json hold wall times).
 const TABLES: [&str; 6] =
     ["metrics.csv", "final.csv", "winners.csv", "frequency.csv", "trials.csv", "cases.csv"];
@@ -23,34 +27,192 @@ const TABLES: [&str; 6] =
 /// minute on 2 cores).
 const JOB_TIMEOUT: Duration = Duration::from_secs(120);
 
+fn handprop(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(HANDPROP).args(args).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+const CONFIG: &str = r#"
+case_table = "cases/t.toml"
+only_cases = [2, 0]
+
+[data]
+split = "tf1"
+train_subset = 1000
+
+[training]
+batch = 100
+epochs = 2
+seed = 7
+
+[[trials]]
+learning_rate = 0.001
+hidden = 16
+experiments = 2
+
+[[trials]]
+learning_rate = 0.0025
+hidden = 8
+experiments = 1
+"#;
+
+/// A config directory with a case table, like `configs/`.
+fn config_dir(config: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("cases")).unwrap();
+    let study = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/cases/study.toml");
+    fs::copy(study, dir.path().join("cases/t.toml")).unwrap();
+    let path = dir.path().join("tiny.toml");
+    fs::write(&path, config).unwrap();
+    (dir, path)
+}
+
+/// `handprop slurm --config CONFIG --out OUT --shards N` plus `extra`.
+fn slurm_generate(config: &Path, out: &Path, shards: usize, extra: &[&str]) -> Output {
+    let mut cmd = Command::new(HANDPROP);
+    cmd.arg("slurm").arg("--config").arg(config).arg("--out").arg(out);
+    cmd.arg("--shards").arg(shards.to_string()).args(extra);
+    cmd.output().unwrap()
+}
+
+#[test]
+fn generation_freezes_the_resolved_config_and_plans_from_the_runner_and_mnist() {
+    let (dir, path) = config_dir(CONFIG);
+    let out = dir.path().join("out");
+    let o = slurm_generate(&path, &out, 2, &["--mem", "512M", "--partition", "short"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let out = fs::canonicalize(&out).unwrap();
+    assert!(stdout.contains(&format!("wrote {}", out.join("slurm/tiny.sbatch").display())));
+    assert!(stdout.contains("6 cells in 2 shards (3 per shard)"), "{stdout}");
+    assert!(stdout.contains("submit: sbatch "), "{stdout}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("warning: shards are short"));
+    let rec = JobRecord::load(&out).unwrap();
+    // The plan: the config's cells, the subset of the TF1 split, MNIST's test set and widths.
+    let p = &rec.plan;
+    assert_eq!((p.epochs, p.hidden_layers, p.cases, rec.shards), (2, 4, 2, 2));
+    assert_eq!((p.train_images, p.test_images, p.input, p.classes), (1000, 10_000, 784, 10));
+    assert_eq!(
+        p.trials.iter().map(|t| (t.hidden, t.experiments)).collect::<Vec<_>>(),
+        [(16, 2), (8, 1)]
+    );
+    // This executable is the default binary of the tasks.
+    assert_eq!(rec.handprop, fs::canonicalize(HANDPROP).unwrap());
+    // The frozen copy is the resolved config: the case table is inlined, and it loads again from
+    // another directory with the same hash, the one that names the cells directory.
+    let frozen = out.join("slurm/config.toml");
+    let table: toml::Table = fs::read_to_string(&frozen).unwrap().parse().unwrap();
+    assert!(table.get("case_table").is_none() && table.get("only_cases").is_none());
+    let labels: Vec<&str> =
+        table["cases"].as_array().unwrap().iter().map(|c| c["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["Dilated, sparse + noise", "Google Brain noise + standard BP"]);
+    for config in [&path, &frozen] {
+        let o = handprop(&["check".as_ref(), "--config".as_ref(), config.as_os_str()]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains(&format!("config hash {}", rec.config_hash)), "{}", text(&o));
+    }
+    // Without --shards the tiny run fits in one shard of the default 12 hours.
+    let o = Command::new(HANDPROP)
+        .args(["slurm", "--config"])
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.path().join("auto"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("6 cells in 1 shards"), "{}", text(&o));
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_file_field_or_value() {
+    let (dir, path) = config_dir(&CONFIG.replace("hidden = 8\n", ""));
+    let out = dir.path().join("out");
+    let o = slurm_generate(&path, &out, 2, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("tiny.toml") && text(&o).contains("hidden"), "{}", text(&o));
+    fs::write(&path, CONFIG).unwrap();
+    for (shards, extra, says) in [
+        (0, &[][..], "--shards must be at least 1"),
+        (7, &[][..], "--shards 7 exceeds the 6 cells"),
+        (2, &["--time", "1h"][..], "--time \"1h\""),
+        (2, &["--handprop", "/no/such/handprop"][..], "/no/such/handprop"),
+    ] {
+        let o = slurm_generate(&path, &out, shards, extra);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(says), "{says}: {}", text(&o));
+    }
+    assert!(!out.exists(), "nothing is written for bad input");
+    let o = slurm_generate(&path, &out, 2, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    // An edited config cannot replace the pin; --force can.
+    fs::write(&path, CONFIG.replace("epochs = 2", "epochs = 3")).unwrap();
+    let o = slurm_generate(&path, &out, 2, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("already pins another config"), "{}", text(&o));
+    assert!(slurm_generate(&path, &out, 2, &["--force"]).status.success());
+    // No job record: status says how to make one.
+    let o = handprop(&["slurm".as_ref(), "status".as_ref(), dir.path().as_os_str()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no Slurm job record"), "{}", text(&o));
+}
+
+#[test]
+fn status_of_an_unsubmitted_array_and_the_command_line() {
+    let (dir, path) = config_dir(CONFIG);
+    let out = dir.path().join("out");
+    assert!(slurm_generate(&path, &out, 3, &[]).status.success());
+    let o = handprop(&["slurm".as_ref(), "status".as_ref(), out.as_os_str()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("0/6 cells done; jobs: none"), "{s}");
+    assert!(s.contains("summary: 0 done, 0 running, 0 pending, 0 failed, 3 not submitted"), "{s}");
+    // Generation options and the status subcommand do not mix.
+    let o = handprop(&["slurm", "--shards", "2", "status", "r"].map(std::ffi::OsStr::new));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // --help covers every option `cargo xtask slurm` offered.
+    let o = handprop(&["slurm".as_ref(), "--help".as_ref()]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    for opt in [
+        "--config",
+        "--shards",
+        "--out",
+        "--partition",
+        "--time",
+        "--cpus-per-task",
+        "--mem",
+        "--seconds-per-epoch",
+        "--data-dir",
+        "--sbatch-arg",
+        "--handprop",
+        "--submit",
+        "--force",
+        "status",
+    ] {
+        assert!(help.contains(opt), "{opt} missing from\n{help}");
+    }
+    let o = handprop(&["slurm".as_ref(), "status".as_ref(), "--help".as_ref()]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--requeue"));
+}
+
 /// The tests share one small cluster: run them one at a time.
 static CLUSTER: Mutex<()> = Mutex::new(());
 
-fn lock() -> std::sync::MutexGuard<'static, ()> {
+/// Takes the cluster, or fails the test saying what is missing.
+fn cluster() -> std::sync::MutexGuard<'static, ()> {
+    assert!(
+        std::env::var_os("SLURM_CONF").is_some(),
+        "SLURM_CONF is unset: start a cluster with `bash .ci/slurm/start.sh` and source its env file"
+    );
+    assert!(Command::new("sbatch").arg("--version").output().is_ok(), "sbatch is not on PATH");
+    let mirror = std::env::var_os("HANDPROP_MNIST_MIRROR");
+    assert!(
+        mirror.as_ref().is_some_and(|m| Path::new(m).is_dir()),
+        "HANDPROP_MNIST_MIRROR does not name a local MNIST directory"
+    );
     CLUSTER.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Why the Slurm tests cannot run here, if they cannot.
-fn skip_reason() -> Option<String> {
-    if std::env::var_os("SLURM_CONF").is_none() {
-        return Some("SLURM_CONF is unset (start a cluster with `bash .ci/slurm/start.sh`)".into());
-    }
-    if Command::new("sbatch").arg("--version").output().is_err() {
-        return Some("sbatch is not on PATH".into());
-    }
-    match std::env::var_os("HANDPROP_MNIST_MIRROR") {
-        Some(m) if Path::new(&m).is_dir() => None,
-        _ => Some("HANDPROP_MNIST_MIRROR does not name a local MNIST directory".into()),
-    }
-}
-
-macro_rules! require_slurm {
-    () => {
-        if let Some(why) = skip_reason() {
-            eprintln!("skipping the Slurm test: {why}");
-            return;
-        }
-    };
 }
 
 fn smoke() -> PathBuf {
@@ -80,32 +242,20 @@ fn reference() -> &'static Reference {
             .arg(&data)
             .output()
             .unwrap();
-        assert!(
-            o.status.success(),
-            "single-machine run failed ({}): {}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(o.status.success(), "single-machine run failed: {}", text(&o));
         Reference { _dir: dir, data, out }
     })
 }
 
-fn slurm_args(config: &Path, out: &Path) -> SlurmArgs {
-    SlurmArgs {
-        config: config.to_owned(),
-        shards: Some(4),
-        out: Some(out.to_owned()),
-        partition: None,
-        time: Some("10".into()),
-        cpus_per_task: 1,
-        mem: "256M".into(),
-        seconds_per_epoch: slurm::SECONDS_PER_EPOCH_AT_H1024,
-        data_dir: reference().data.clone(),
-        sbatch_args: vec![],
-        handprop: Some(HANDPROP.into()),
-        submit: false,
-        force: false,
-    }
+/// Generates a 4-shard array of `config` into `out` with `handprop slurm`; returns its record and
+/// the absolute results directory.
+fn generate(config: &Path, out: &Path) -> (JobRecord, PathBuf) {
+    let data = reference().data.clone();
+    let extra = ["--time", "10", "--mem", "256M", "--data-dir", data.to_str().unwrap()];
+    let o = slurm_generate(config, out, 4, &extra);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = fs::canonicalize(out).unwrap();
+    (JobRecord::load(&out).unwrap(), out)
 }
 
 /// Cancels a job when dropped, so a failing test leaves nothing in the queue.
@@ -168,16 +318,14 @@ fn logs(out: &Path) -> String {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster (SLURM_CONF); .ci/run starts one"]
 fn a_four_shard_array_gives_the_single_machine_tables() {
-    require_slurm!();
-    let _cluster = lock();
+    let _cluster = cluster();
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("array");
-    let g = slurm::generate(&slurm_args(&smoke(), &out)).unwrap();
-    let out = g.spec.out.clone();
-    let job = Job(slurm::submit(&out, &[]).unwrap());
+    let (record, out) = generate(&smoke(), &dir.path().join("array"));
+    let job = Job(handprop_slurm::submit(&out, &[]).unwrap());
     wait_gone(&job.0);
-    let st = slurm::status(&out).unwrap();
+    let st = handprop_slurm::status(&out).unwrap();
     assert!(st.complete(), "{st}\n{}", logs(&out));
     for shard in &st.shards {
         let slurm = shard.slurm.as_deref().unwrap_or("");
@@ -189,21 +337,21 @@ fn a_four_shard_array_gives_the_single_machine_tables() {
     // The runner's hash names the same cells directory the job record predicted.
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
-    assert_eq!(run["config_hash"].as_str(), Some(g.record.config_hash.as_str()));
+    assert_eq!(run["config_hash"].as_str(), Some(record.config_hash.as_str()));
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster (SLURM_CONF); .ci/run starts one"]
 fn a_crashed_shard_is_reported_requeued_and_completed() {
-    require_slurm!();
-    let _cluster = lock();
+    let _cluster = cluster();
     let dir = tempfile::tempdir().unwrap();
-    let g = slurm::generate(&slurm_args(&smoke(), &dir.path().join("fault"))).unwrap();
-    let out = g.spec.out.clone();
+    let (_, out) = generate(&smoke(), &dir.path().join("fault"));
     // Only this submission carries the fault; the requeue below inherits a clean environment.
     let first =
-        Job(slurm::submit(&out, &["--export=ALL,HANDPROP_FAULT_SHARD=1".to_string()]).unwrap());
+        Job(handprop_slurm::submit(&out, &["--export=ALL,HANDPROP_FAULT_SHARD=1".to_string()])
+            .unwrap());
     wait_gone(&first.0);
-    let st = slurm::status(&out).unwrap();
+    let st = handprop_slurm::status(&out).unwrap();
     assert_eq!(st.in_state(ShardState::Failed), [1], "{st}\n{}", logs(&out));
     assert_eq!(st.in_state(ShardState::Done), [0, 2, 3], "{st}");
     let (in_shard, before) = (st.shards[1].cells, st.shards[1].done);
@@ -214,9 +362,9 @@ fn a_crashed_shard_is_reported_requeued_and_completed() {
     assert!(cmd.starts_with("sbatch --array=1 "), "{cmd}");
     assert!(!out.join("final.csv").exists(), "no merge while cells are missing");
 
-    let again = Job(slurm::requeue(&out, &[1]).unwrap());
+    let again = Job(handprop_slurm::requeue(&out, &[1]).unwrap());
     wait_gone(&again.0);
-    let st = slurm::status(&out).unwrap();
+    let st = handprop_slurm::status(&out).unwrap();
     assert!(st.complete(), "{st}\n{}", logs(&out));
     assert_eq!(JobRecord::load(&out).unwrap().job_ids, [first.0.clone(), again.0.clone()]);
     // The requeued shard ran only its missing cells.
@@ -256,20 +404,22 @@ fn assert_complete_cell(path: &Path, epochs: usize) {
 }
 
 #[test]
+#[ignore = "needs a Slurm cluster (SLURM_CONF); .ci/run starts one"]
 fn scancel_leaves_no_partial_cell_file() {
-    require_slurm!();
-    let _cluster = lock();
+    let _cluster = cluster();
     let dir = tempfile::tempdir().unwrap();
-    // The smoke config with many more epochs, so the tasks are still running when cancelled.
+    // The smoke config with many more epochs, so the tasks are still running when cancelled; the
+    // resolved copy of a first generation needs no case table beside it.
     let epochs = 300;
-    let mut table: toml::Table = slurm::resolve_config(&smoke()).unwrap().toml.parse().unwrap();
+    let (_, resolved) = generate(&smoke(), &dir.path().join("resolved"));
+    let frozen = fs::read_to_string(resolved.join("slurm/config.toml")).unwrap();
+    let mut table: toml::Table = frozen.parse().unwrap();
     table["training"]["epochs"] = toml::Value::Integer(epochs as i64);
     let long = dir.path().join("long.toml");
-    std::fs::write(&long, toml::to_string(&table).unwrap()).unwrap();
-    let g = slurm::generate(&slurm_args(&long, &dir.path().join("cancel"))).unwrap();
-    let out = g.spec.out.clone();
-    let cells = out.join("cells").join(&g.record.config_hash);
-    let job = Job(slurm::submit(&out, &[]).unwrap());
+    fs::write(&long, toml::to_string(&table).unwrap()).unwrap();
+    let (record, out) = generate(&long, &dir.path().join("cancel"));
+    let cells = ResultsDir::new(&out, record.config_hash.clone()).cells_dir();
+    let job = Job(handprop_slurm::submit(&out, &[]).unwrap());
     // Cancel once a few cells are finished, i.e. in the middle of the shards' work.
     let start = Instant::now();
     let count = || std::fs::read_dir(&cells).map(|rd| rd.count()).unwrap_or(0);
@@ -280,7 +430,7 @@ fn scancel_leaves_no_partial_cell_file() {
     let status = Command::new("scancel").arg(&job.0).status().unwrap();
     assert!(status.success());
     wait_gone(&job.0);
-    let st = slurm::status(&out).unwrap();
+    let st = handprop_slurm::status(&out).unwrap();
     let cancelled = st
         .shards
         .iter()
@@ -291,7 +441,7 @@ fn scancel_leaves_no_partial_cell_file() {
     let mut complete = 0;
     for e in std::fs::read_dir(&cells).unwrap().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if slurm::CellKey::parse_file_name(&name).is_some() {
+        if CellId::parse_file_name(&name).is_some() {
             assert_complete_cell(&e.path(), epochs);
             complete += 1;
         } else {

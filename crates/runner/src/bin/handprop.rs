@@ -20,6 +20,10 @@ use clap::{Parser, Subcommand};
 use handprop_runner::run::{format_frequency, RunError};
 use handprop_runner::{Config, RunOptions, Shard};
 
+// A directory, not `src/bin/slurm.rs`, which cargo would build as a binary of its own.
+#[path = "handprop/slurm.rs"]
+mod slurm;
+
 #[derive(Parser)]
 #[command(
     name = "handprop",
@@ -90,7 +94,7 @@ enum Command {
         dir: PathBuf,
     },
     /// Run on a Slurm cluster as a job array of shards.
-    Slurm(handprop_runner::slurm::SlurmCommand),
+    Slurm(slurm::SlurmCommand),
 }
 
 fn out_dir(config: &Config, out: Option<PathBuf>) -> PathBuf {
@@ -228,6 +232,6 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Download { mirrors, dir } => download(&parse_mirrors(&mirrors)?, &dir),
-        Command::Slurm(cmd) => handprop_runner::slurm::run(cmd),
+        Command::Slurm(cmd) => slurm::run(cmd),
     }
 }
