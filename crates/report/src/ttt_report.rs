@@ -8,7 +8,6 @@ use crate::curves::{cases_of, group_heading, is_duplicate, Source};
 use crate::data::Group;
 use crate::doc::Block;
 use crate::error::ReportError;
-use crate::fmt::num;
 use crate::ttt::{rho, Measure, TargetResult};
 
 /// "3", "2.5", or "∞" (a median of epochs).
@@ -177,12 +176,13 @@ pub(crate) fn section(
                         if s.is_infinite() {
                             "∞".into()
                         } else {
-                            format!("{s:.2}")
+                            charts::tick(s)
                         }
                     } else {
                         "–".into()
                     },
-                    num(rho(&r.epochs.ratios[i], 1.0)),
+                    // ρ(1) × |P|: the problems on which the case was (one of) the fastest.
+                    format!("{}/{n}", (rho(&r.epochs.ratios[i], 1.0) * n as f64).round()),
                 ]
             })
             .collect();
@@ -194,7 +194,7 @@ pub(crate) fn section(
                 "solved",
                 "median epochs to target",
                 "median seconds",
-                "ρ(1): fastest share",
+                "fastest (ρ(1) × experiments)",
             ]
             .map(String::from)
             .to_vec(),
