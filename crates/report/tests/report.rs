@@ -102,9 +102,9 @@ fn every_chart_is_written_and_html_is_self_contained() {
     let dir = tempfile::tempdir().unwrap();
     common::write_results(dir.path());
     let s = generate(dir.path(), &opts()).unwrap();
-    // Per trial 1 overview + 3 bar charts + 3 curves + 3 per experiment; 3 + 6 experiments; SVG
-    // and PNG each.
-    assert_eq!(s.charts.len(), 2 * (7 * 2 + 3 * (3 + 6)));
+    // Per trial 1 overview + 3 bar charts + 3 curves + 1 performance profile (the default target)
+    // + 3 per experiment; 3 + 6 experiments; SVG and PNG each.
+    assert_eq!(s.charts.len(), 2 * (8 * 2 + 3 * (3 + 6)));
     for f in &s.charts {
         let len = std::fs::metadata(f).unwrap().len();
         assert!(len > 1000, "{} has {len} bytes", f.display());
@@ -157,7 +157,7 @@ fn frequency_csv_disagreement_is_reported() {
     )
     .unwrap();
     assert!(s.charts.iter().all(|f| f.extension().unwrap() == "svg"));
-    assert_eq!(s.charts.len(), 14);
+    assert_eq!(s.charts.len(), 16);
     // C7 claimed 1 win (the tie rule gives it to C3), and C0, C3, C5 lack theirs in frequency.csv.
     assert!(s.warnings.iter().any(|w| w.contains("case 7 has 0 win(s)")), "{:?}", s.warnings);
     assert!(s.warnings.iter().any(|w| w.contains("case 3 has 1 win(s)")));
