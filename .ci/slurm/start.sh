@@ -4,6 +4,9 @@
 #   source <(bash .ci/slurm/start.sh)   # or: bash .ci/slurm/start.sh && source "$DIR/env"
 #   bash .ci/slurm/stop.sh               # stops exactly the daemons this script started, by PID
 #
+# With the cluster up, the Slurm tests (ignored by default, failing without SLURM_CONF) run with
+#   cargo test -p handprop-runner --test slurm -- --include-ignored
+#
 # Installs Debian's `slurmctld slurmd slurm-client munge` if missing (one `apt-get update`), writes
 # the whole configuration under $HANDPROP_SLURM_DIR (default /tmp/handprop-slurm), never touches
 # /etc/slurm, and waits (bounded) until `sinfo` reports the node idle. The only thing written to

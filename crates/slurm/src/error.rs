@@ -46,9 +46,7 @@ pub enum SlurmError {
         expected: String,
     },
     /// A directory has no job record.
-    #[error(
-        "{0}: no Slurm job record (slurm/job.json); generate one with `handprop slurm --out DIR`"
-    )]
+    #[error("{0}: no Slurm job record (slurm/job.json); generate the job array into it first")]
     NoJobRecord(PathBuf),
     /// A file written by this crate or the runner is malformed.
     #[error("{path}: {message}")]

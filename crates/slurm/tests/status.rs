@@ -162,5 +162,5 @@ fn status_without_a_job_record_says_how_to_make_one() {
     let dir = tempfile::tempdir().unwrap();
     let err = status(dir.path()).unwrap_err();
     assert!(matches!(err, SlurmError::NoJobRecord(_)), "{err}");
-    assert!(err.to_string().contains("handprop slurm --out"), "{err}");
+    assert!(err.to_string().contains("generate the job array into it first"), "{err}");
 }

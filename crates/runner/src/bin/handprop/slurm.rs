@@ -211,7 +211,12 @@ pub fn run(cmd: SlurmCommand) -> anyhow::Result<()> {
 }
 
 fn status(a: &StatusArgs) -> anyhow::Result<()> {
-    let report = handprop_slurm::status(&a.dir).map_err(usage)?;
+    let report = handprop_slurm::status(&a.dir).map_err(|e| match e {
+        SlurmError::NoJobRecord(_) => {
+            RunError::Usage(format!("{e} (`handprop slurm --config FILE --out DIR`)")).into()
+        }
+        other => usage(other),
+    })?;
     print!("{report}");
     let failed = report.in_state(ShardState::Failed);
     if !a.requeue {
