@@ -105,11 +105,28 @@ impl fmt::Display for CellProblem {
 /// Checks a cell's rows against a run of `epochs` epochs: epochs `0..n` in order with `n = epochs`,
 /// or fewer only when the last row (and only it) diverged; accuracies in [0, 1] and finite,
 /// non-negative cost and times unless the row diverged.
+///
+/// Runs that evaluate every `k`-th epoch (the runner's `eval_every = k`) record both accuracies
+/// as NaN on the others. Such rows are valid when they follow the pattern, read from the rows
+/// themselves: epoch 0 and the final epoch of a complete run are evaluated, and `k` is the first
+/// other evaluated epoch; then epoch `t` is evaluated exactly when `t mod k = 0` (or it is the
+/// final one). With every epoch evaluated (`k = 1`, the study) nothing changes; a single NaN
+/// accuracy, or NaNs off the pattern, is still an error.
 pub fn validate_rows(rows: &[EpochRow], epochs: usize) -> Result<(), CellProblem> {
     let bad = |m: String| Err(CellProblem(m));
     if rows.is_empty() {
         return bad("no epochs".into());
     }
+    let skipped = |r: &EpochRow| r.diverged == 0 && r.train_acc.is_nan() && r.test_acc.is_nan();
+    let diverged = rows.last().is_some_and(|r| r.diverged == 1);
+    let complete_final = |i: usize| i + 1 == rows.len() && !diverged;
+    // The evaluation period: the first evaluated epoch after 0 other than the final one.
+    let period = rows
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(i, r)| r.diverged == 0 && !skipped(r) && !complete_final(*i))
+        .map(|(i, _)| i);
     for (i, r) in rows.iter().enumerate() {
         if r.epoch != i {
             return bad(format!("row {} is epoch {}, expected {i}", i + 1, r.epoch));
@@ -128,6 +145,21 @@ pub fn validate_rows(rows: &[EpochRow], epochs: usize) -> Result<(), CellProblem
             if !(r.cost.is_finite() && r.cost >= 0.0) {
                 return bad(format!("epoch {i}: cost = {} but the epoch did not diverge", r.cost));
             }
+            let expected = complete_final(i) || period.map_or(i == 0, |k| i.is_multiple_of(k));
+            if skipped(r) {
+                if expected {
+                    return bad(format!(
+                        "epoch {i}: accuracies are NaN but the epoch is evaluated"
+                    ));
+                }
+                continue;
+            }
+            if !expected {
+                return bad(format!(
+                    "epoch {i}: evaluated, but the other rows evaluate every {} epochs",
+                    period.unwrap_or(0)
+                ));
+            }
             for (name, v) in [("train_acc", r.train_acc), ("test_acc", r.test_acc)] {
                 if !(0.0..=1.0).contains(&v) {
                     return bad(format!("epoch {i}: {name} = {v} is not in [0, 1]"));
@@ -135,7 +167,6 @@ pub fn validate_rows(rows: &[EpochRow], epochs: usize) -> Result<(), CellProblem
             }
         }
     }
-    let diverged = rows.last().is_some_and(|r| r.diverged == 1);
     if rows.len() > epochs || (rows.len() < epochs && !diverged) {
         return bad(format!("{} epochs, the config runs {epochs}", rows.len()));
     }
@@ -267,6 +298,44 @@ mod tests {
         let mut nan = ok.clone();
         nan[0].cost = f64::NAN;
         assert!(validate_rows(&nan, 3).is_err());
+    }
+
+    #[test]
+    fn rows_of_runs_that_evaluate_every_k_epochs_are_validated() {
+        // eval_every = 4 over 11 epochs: 0, 4, 8 and the final 10 are evaluated.
+        let skip = |mut r: EpochRow| {
+            r.train_acc = f64::NAN;
+            r.test_acc = f64::NAN;
+            r
+        };
+        let every4: Vec<EpochRow> =
+            (0..11).map(|i| if i % 4 == 0 || i == 10 { row(i) } else { skip(row(i)) }).collect();
+        assert!(validate_rows(&every4, 11).is_ok());
+        // Only epoch 0 and the final one (eval_every above the epochs).
+        let ends: Vec<EpochRow> =
+            (0..5).map(|i| if i == 0 || i == 4 { row(i) } else { skip(row(i)) }).collect();
+        assert!(validate_rows(&ends, 5).is_ok());
+        // The final epoch of a complete run must be evaluated, and so must epoch 0.
+        let mut no_final = every4.clone();
+        no_final[10] = skip(row(10));
+        assert!(validate_rows(&no_final, 11).unwrap_err().0.contains("epoch 10"));
+        let mut no_first = every4.clone();
+        no_first[0] = skip(row(0));
+        assert!(validate_rows(&no_first, 11).is_err());
+        // A hole in the pattern, an extra evaluation, or one NaN accuracy alone are damage.
+        let mut hole = every4.clone();
+        hole[8] = skip(row(8));
+        assert!(validate_rows(&hole, 11).unwrap_err().0.contains("epoch 8"));
+        let mut extra = every4.clone();
+        extra[6] = row(6);
+        assert!(validate_rows(&extra, 11).unwrap_err().0.contains("epoch 6"));
+        let mut half = every4.clone();
+        half[4].test_acc = f64::NAN;
+        assert!(validate_rows(&half, 11).unwrap_err().0.contains("test_acc"));
+        // Where the rows show every epoch evaluated (the study), a NaN pair is still an error.
+        let mut study: Vec<EpochRow> = (0..6).map(row).collect();
+        study[3] = skip(row(3));
+        assert!(validate_rows(&study, 6).unwrap_err().0.contains("epoch 3"));
     }
 
     #[test]

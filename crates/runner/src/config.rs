@@ -11,11 +11,17 @@
 //! config. Its hash ([`Config::hash`]) identifies the results: cells computed under another
 //! resolved config are never mixed in.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use handprop_layers::{GradSeed, Routing};
 use handprop_mnist::Split;
-use handprop_optim::{NoiseConfig, RuleConfig};
+use handprop_optim::{
+    BoxedRule, BuildError, GradientTransform, HyperValue, Hyperparameters, NoiseConfig, Registry,
+    RuleConfig, Table,
+};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -78,10 +84,72 @@ pub struct TrainingConfig {
     /// Hidden layers of width H (the study: 4, so 5 weight layers).
     #[serde(default = "default_hidden_layers")]
     pub hidden_layers: usize,
+    /// Evaluate the training and test accuracies every `eval_every` epochs (epochs `t` with
+    /// `t mod eval_every = 0`) and at the final epoch; other epochs record NaN accuracies. The
+    /// default 1 (the study) evaluates every epoch and is not written out, so configs, hashes
+    /// and tables of the study are unchanged by this option.
+    #[serde(default = "default_eval_every", skip_serializing_if = "is_one")]
+    pub eval_every: usize,
+}
+
+impl TrainingConfig {
+    /// Whether epoch `epoch` (from 0) measures the accuracies: every `eval_every`-th epoch from 0,
+    /// and always the final one.
+    pub fn evaluates(&self, epoch: usize) -> bool {
+        epoch.is_multiple_of(self.eval_every.max(1)) || epoch + 1 == self.epochs
+    }
 }
 
 fn default_hidden_layers() -> usize {
     4
+}
+
+fn default_eval_every() -> usize {
+    1
+}
+
+fn is_one(v: &usize) -> bool {
+    *v == 1
+}
+
+/// The rule registry a config's cases resolve against, shared by cheap clones.
+///
+/// Not part of the config's TOML (a config names rules; the registry says what the names mean)
+/// and never compared: two configs are the same when their resolved hyperparameters are, which
+/// [`Config::hash`] covers. A deserialised config holds [`Registry::tf1`] until
+/// [`Config::set_registry`] gives it another.
+#[derive(Clone)]
+pub struct CaseRegistry(Arc<Registry<f32>>);
+
+impl CaseRegistry {
+    /// Shares `registry` (a clone: the constructors themselves are shared).
+    pub fn new(registry: &Registry<f32>) -> Self {
+        CaseRegistry(Arc::new(registry.clone()))
+    }
+
+    /// The registry.
+    pub fn get(&self) -> &Registry<f32> {
+        &self.0
+    }
+}
+
+impl Default for CaseRegistry {
+    fn default() -> Self {
+        CaseRegistry(Arc::new(Registry::tf1()))
+    }
+}
+
+impl fmt::Debug for CaseRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CaseRegistry({} rules)", self.0.rule_names().len())
+    }
+}
+
+impl PartialEq for CaseRegistry {
+    /// Always equal: the registry does not identify a config (its resolution does).
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// `[[trials]]`: one trial, numbered from 1 in file order.
@@ -106,20 +174,25 @@ pub struct CaseSpec {
     pub colour: String,
     /// The gradient seed at the output: `manual` (δ = p − y) or `exact` (∂C/∂a₅).
     pub gradient: GradSeed,
-    /// How gradients are routed between layers (spec §5).
+    /// How gradients are routed between layers (see `docs/study.md`).
     pub routing: Routing,
-    /// The update rule as a table of `handprop_optim::RuleConfig`; `learning_rate` defaults to
-    /// the trial's η, and the string `"eta"` as any value stands for the trial's η.
-    pub update: toml::Table,
-    /// An optional gradient-noise transform applied before the rule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub noise: Option<NoiseConfig>,
+    /// The update rule: `rule = "<name>"` of the config's [`Registry`] and that rule's fields;
+    /// `learning_rate` defaults to the trial's η, and the string `"eta"` as any value stands for
+    /// the trial's η.
+    pub update: Table,
+    /// An optional gradient transform applied before the rule (`transform = "<name>"` of the
+    /// registry; without it the study's `gradient_noise`, e.g. `{ form = "scalar" }`).
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "noise_out")]
+    pub noise: Option<Table>,
+    /// The registry `update` and `noise` resolve against.
+    #[serde(skip)]
+    registry: CaseRegistry,
 }
 
 impl CaseSpec {
-    /// The rule for a trial with learning rate `eta`: `"eta"` values and a missing
+    /// The update table for a trial with learning rate `eta`: `"eta"` values and a missing
     /// `learning_rate` are filled in with `eta`.
-    pub fn rule(&self, eta: f64) -> Result<RuleConfig, String> {
+    pub fn update_table(&self, eta: f64) -> Table {
         let mut table = self.update.clone();
         for (_, value) in table.iter_mut() {
             if value.as_str() == Some("eta") {
@@ -127,7 +200,97 @@ impl CaseSpec {
             }
         }
         table.entry("learning_rate").or_insert(toml::Value::Float(eta));
-        RuleConfig::deserialize(toml::Value::Table(table)).map_err(|e| e.message().to_string())
+        table
+    }
+
+    /// The registry the case resolves against.
+    pub fn registry(&self) -> &Registry<f32> {
+        self.registry.get()
+    }
+
+    /// The case's update for a trial with learning rate `eta`, built by `registry`: the rule of
+    /// [`Self::update_table`], preceded by the `noise` transform (whose random stream `rng`
+    /// seeds at `init`).
+    ///
+    /// # Errors
+    /// What the registry reports: an unknown name (listing the registered ones), a bad field, a
+    /// value out of range.
+    pub fn build(
+        &self,
+        registry: &Registry<f32>,
+        eta: f64,
+        rng: ChaCha8Rng,
+    ) -> Result<BoxedRule<f32>, BuildError> {
+        registry.build_case(&self.update_table(eta), self.noise.as_ref(), rng)
+    }
+
+    /// The resolved rule's hyperparameters for a trial with learning rate `eta` (defaults filled
+    /// in, as the kernel sees them), from the case's registry.
+    ///
+    /// # Errors
+    /// As [`Self::build`].
+    pub fn rule_hyperparameters(&self, eta: f64) -> Result<Hyperparameters, BuildError> {
+        Ok(self.registry().build_rule(&self.update_table(eta))?.hyperparameter_table())
+    }
+
+    /// The noise transform's name and hyperparameters (`None` without noise).
+    ///
+    /// # Errors
+    /// As [`Self::build`].
+    pub fn noise_hyperparameters(&self) -> Result<Option<(String, Hyperparameters)>, BuildError> {
+        let Some(table) = &self.noise else { return Ok(None) };
+        let transform = self.registry().build_transform(table)?;
+        let name = table
+            .get(handprop_optim::TRANSFORM_KEY)
+            .and_then(|v| v.as_str())
+            .unwrap_or(handprop_optim::DEFAULT_TRANSFORM);
+        Ok(Some((name.to_string(), transform.hyperparameter_table())))
+    }
+
+    /// Fills a study noise table's defaults in (`{ form = "scalar" }` gains `sigma0` and
+    /// `gamma`), as the saved config writes it, so that a loaded config equals the one its
+    /// saved TOML loads into.
+    fn fill_noise_defaults(&mut self) {
+        let Some(table) = &self.noise else { return };
+        if let Ok(known) = NoiseConfig::deserialize(toml::Value::Table(table.clone())) {
+            if let Ok(full) = Table::try_from(&known) {
+                self.noise = Some(full);
+            }
+        }
+    }
+
+    /// What identifies the resolved rule of a trial with learning rate `eta`, as JSON: for the
+    /// study's rules their `RuleConfig` with defaults filled in (the form hashes had before the
+    /// registry, so the study's results keep their hash); for other rules the name and the
+    /// built rule's hyperparameter table.
+    fn rule_identity(&self, eta: f64) -> String {
+        let table = self.update_table(eta);
+        if let Ok(known) = RuleConfig::deserialize(toml::Value::Table(table.clone())) {
+            return json(&known);
+        }
+        match self.registry().build_rule(&table) {
+            Ok(rule) => json(&Resolved {
+                name: self.rule_name(),
+                hyperparameters: display_table(&rule.hyperparameter_table()),
+            }),
+            Err(e) => json(&e.to_string()),
+        }
+    }
+
+    /// What identifies the noise transform: `None` without; the study's `NoiseConfig` with
+    /// defaults; else the transform's name and hyperparameters.
+    fn noise_identity(&self) -> Option<NoiseIdentity> {
+        let table = self.noise.as_ref()?;
+        if let Ok(known) = NoiseConfig::deserialize(toml::Value::Table(table.clone())) {
+            return Some(NoiseIdentity::Known(known));
+        }
+        Some(match self.noise_hyperparameters() {
+            Ok(Some((name, h))) => {
+                NoiseIdentity::Other(Resolved { name, hyperparameters: display_table(&h) })
+            }
+            Ok(None) => return None,
+            Err(e) => NoiseIdentity::Error(e.to_string()),
+        })
     }
 
     /// `hand-made` for the study's manual gradient seed (C0–C6), `tf1` for exact gradients (TF1's
@@ -161,10 +324,12 @@ impl CaseSpec {
     }
 
     /// The case's parameters as flat `(column, value)` pairs for `cases.csv`: `routing_<p>` for the
-    /// routing's coefficients, `noise` and `noise_<p>`, every resolved rule hyperparameter under
-    /// its own name (defaults filled in), and `eta_params`: the hyperparameters that take each
-    /// trial's η (left empty here; `trials.csv` has η). `f32` values print in their shortest `f32`
-    /// form (`0.08`).
+    /// routing's coefficients, `noise` (the transform's form or name) and `noise_<p>`, every
+    /// hyperparameter of the resolved rule under its own name (from the rule's
+    /// `hyperparameter_table`, defaults filled in), and `eta_params`: the hyperparameters that
+    /// take each trial's η (left empty here; `trials.csv` has η). A number that is exactly an
+    /// `f32` (what an `f32` kernel holds) prints in its shortest `f32` form (`0.9`, not
+    /// `0.8999999761581421`), any other in its shortest `f64` form.
     pub fn flat_params(&self, trials: &[TrialConfig]) -> Vec<(String, String)> {
         let mut out = Vec::new();
         if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(self.routing) {
@@ -173,39 +338,85 @@ impl CaseSpec {
                 out.push((format!("routing_{k}"), v));
             }
         }
-        if let Some(noise) = &self.noise {
-            if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(noise) {
-                for (k, v) in &map {
-                    if k == "form" {
-                        out.push(("noise".into(), v.as_str().unwrap_or_default().to_string()));
-                    } else {
-                        out.push((format!("noise_{k}"), flat_value(v)));
-                    }
+        if let Ok(Some((name, table))) = self.noise_hyperparameters() {
+            let has_form = table.iter().any(|(k, _)| *k == "form");
+            if !has_form {
+                out.push(("noise".into(), name));
+            }
+            for (k, v) in &table {
+                if *k == "form" {
+                    out.push(("noise".into(), flat_value(v)));
+                } else {
+                    out.push((format!("noise_{k}"), flat_value(v)));
                 }
             }
         }
-        // Resolve at two different η to tell the η-valued hyperparameters from fixed ones.
+        // Resolve at two different η to tell the η-valued hyperparameters from fixed ones (at
+        // half the first trial's η, which keeps η-valued ones such as the study's momentum = η
+        // in range).
         let eta = trials.first().map_or(1.0, |t| t.learning_rate);
-        let resolve = |eta: f64| {
-            self.rule(eta).ok().and_then(|r| match serde_json::to_value(r) {
-                Ok(serde_json::Value::Object(map)) => Some(map),
-                _ => None,
-            })
-        };
-        if let (Some(a), Some(b)) = (resolve(eta), resolve(eta * 2.0 + 1.0)) {
+        if let (Ok(a), Ok(b)) =
+            (self.rule_hyperparameters(eta), self.rule_hyperparameters(eta * 0.5))
+        {
             let mut eta_params = Vec::new();
-            for (k, v) in a.iter().filter(|(k, _)| *k != "rule") {
-                if b.get(k) != Some(v) {
-                    eta_params.push(k.clone());
-                    out.push((k.clone(), String::new()));
+            for (k, v) in &a {
+                if b.iter().find(|(k2, _)| k2 == k).map(|(_, v2)| v2) != Some(v) {
+                    eta_params.push(k.to_string());
+                    out.push((k.to_string(), String::new()));
                 } else {
-                    out.push((k.clone(), flat_value(v)));
+                    out.push((k.to_string(), flat_value(v)));
                 }
             }
             out.push(("eta_params".into(), eta_params.join(" ")));
         }
         out
     }
+}
+
+/// A rule or transform that is not one of the study's, as hashed: its name and resolved
+/// hyperparameters.
+#[derive(Serialize)]
+struct Resolved {
+    name: String,
+    hyperparameters: Vec<(String, String)>,
+}
+
+/// Writes a study noise table as its `NoiseConfig`, defaults filled in
+/// (`{ form = "scalar", sigma0 = 0.001, gamma = 0.55 }`), so the saved config shows every value
+/// (and reads as before the registry); other transforms' tables as written.
+fn noise_out<S: serde::Serializer>(
+    noise: &Option<Table>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let known =
+        noise.as_ref().and_then(|t| NoiseConfig::deserialize(toml::Value::Table(t.clone())).ok());
+    match (known, noise) {
+        (Some(known), _) => known.serialize(serializer),
+        (None, Some(table)) => table.serialize(serializer),
+        (None, None) => serializer.serialize_none(),
+    }
+}
+
+/// A noise transform as hashed; untagged, so the study's `NoiseConfig` hashes as it always did.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum NoiseIdentity {
+    Known(NoiseConfig),
+    Other(Resolved),
+    Error(String),
+}
+
+/// A hyperparameter as a CSV cell (see [`CaseSpec::flat_params`]).
+fn flat_value(v: &HyperValue) -> String {
+    match *v {
+        HyperValue::Number(x) if f64::from(x as f32) == x => handprop_results::fmt_f32(x as f32),
+        HyperValue::Number(x) => handprop_results::fmt_f64(x),
+        ref other => other.to_string(),
+    }
+}
+
+fn display_table(table: &Hyperparameters) -> Vec<(String, String)> {
+    table.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 /// The file as written: like [`Config`] plus a case table reference and a case subset.
@@ -243,6 +454,9 @@ pub struct Config {
     pub trials: Vec<TrialConfig>,
     /// The cases, numbered from 0.
     pub cases: Vec<CaseSpec>,
+    /// The registry the cases resolve against (not serialised; see [`CaseRegistry`]).
+    #[serde(skip)]
+    registry: CaseRegistry,
 }
 
 /// Upper bounds of a config, far above any real study but low enough that sizes never overflow and
@@ -276,8 +490,16 @@ pub const INPUT: usize = 784;
 pub const CLASSES: usize = 10;
 
 impl Config {
-    /// Loads, resolves and validates a config file. Errors name the file, the key and the problem.
+    /// Loads, resolves and validates a config file against the study's rules
+    /// ([`Registry::tf1`]). Errors name the file, the key and the problem.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_with(path, &Registry::tf1())
+    }
+
+    /// Loads, resolves and validates a config file whose cases name rules and transforms of
+    /// `registry` (e.g. the study's plus a user's own). Errors name the file, the key and the
+    /// problem; an unknown rule lists the registered ones.
+    pub fn load_with(path: &Path, registry: &Registry<f32>) -> Result<Config, ConfigError> {
         let file: ConfigFile = parse_toml(path)?;
         let mut cases = Vec::new();
         if let Some(table) = &file.case_table {
@@ -317,10 +539,45 @@ impl Config {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "run".into())
         });
-        let config =
-            Config { name, data: file.data, training: file.training, trials: file.trials, cases };
+        let mut config = Config {
+            name,
+            data: file.data,
+            training: file.training,
+            trials: file.trials,
+            cases,
+            registry: CaseRegistry::default(),
+        };
+        config.set_registry(registry);
+        for case in &mut config.cases {
+            case.fill_noise_defaults();
+        }
         config.validate(path)?;
         Ok(config)
+    }
+
+    /// Parses a resolved config's TOML (as [`Config::to_toml`] writes it), resolving its cases
+    /// against `registry`. Not validated: call [`Config::validate`].
+    ///
+    /// # Errors
+    /// The TOML parser's message.
+    pub fn from_toml(text: &str, registry: &Registry<f32>) -> Result<Config, toml::de::Error> {
+        let mut config: Config = toml::from_str(text)?;
+        config.set_registry(registry);
+        Ok(config)
+    }
+
+    /// The registry the cases resolve against.
+    pub fn registry(&self) -> &Registry<f32> {
+        self.registry.get()
+    }
+
+    /// Resolves the cases against `registry` from now on (for configs deserialised directly, or
+    /// to run a loaded config with a user's rules: [`crate::run_with`] does this).
+    pub fn set_registry(&mut self, registry: &Registry<f32>) {
+        self.registry = CaseRegistry::new(registry);
+        for case in &mut self.cases {
+            case.registry = self.registry.clone();
+        }
     }
 
     /// Checks every value before any work starts.
@@ -365,6 +622,9 @@ impl Config {
         }
         if t.hidden_layers == 0 {
             return Err(bad("training.hidden_layers".into(), "must be at least 1".into()));
+        }
+        if t.eval_every == 0 {
+            return Err(bad("training.eval_every".into(), "must be at least 1".into()));
         }
         if let Some(n) = self.data.train_subset {
             if n == 0 || n % t.batch != 0 {
@@ -420,10 +680,14 @@ impl Config {
             for (c, case) in self.cases.iter().enumerate() {
                 let ckey = |k: &str| format!("case {c} ({:?}).{k}", case.label);
                 crate::colour::to_hex(&case.colour).map_err(|m| bad(ckey("colour"), m))?;
-                let rule = case.rule(trial.learning_rate).map_err(|m| bad(ckey("update"), m))?;
-                rule.build::<f32>().map_err(|e| bad(ckey("update"), e.to_string()))?;
+                let registry = case.registry();
+                registry
+                    .build_rule(&case.update_table(trial.learning_rate))
+                    .map_err(|e| bad(ckey("update"), e.to_string()))?;
                 if let Some(noise) = &case.noise {
-                    noise.build().map_err(|e| bad(ckey("noise"), e.to_string()))?;
+                    registry
+                        .build_transform(noise)
+                        .map_err(|e| bad(ckey("noise"), e.to_string()))?;
                 }
                 case.routing
                     .validate(&self.widths(trial))
@@ -470,12 +734,9 @@ impl Config {
             parts.push((format!("trials[{}]", i + 1), json(t)));
         }
         for (c, case) in self.cases.iter().enumerate() {
-            let rules: Vec<String> = self
-                .trials
-                .iter()
-                .map(|t| case.rule(t.learning_rate).map(|r| json(&r)).unwrap_or_else(|e| e))
-                .collect();
-            let what = (case.gradient, case.routing, rules, &case.noise);
+            let rules: Vec<String> =
+                self.trials.iter().map(|t| case.rule_identity(t.learning_rate)).collect();
+            let what = (case.gradient, case.routing, rules, case.noise_identity());
             parts.push((format!("case {c}"), json(&what)));
         }
         parts
@@ -519,18 +780,6 @@ impl Config {
     /// Number of (trial, experiment, case) cells (validation bounds it far below overflow).
     pub fn cell_count(&self) -> usize {
         self.trials.iter().map(|t| t.experiments).sum::<usize>() * self.cases.len()
-    }
-}
-
-/// A scalar of a rule or noise table as a CSV cell.
-fn flat_value(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Number(n) => {
-            n.as_f64().map(handprop_results::fmt_f64).unwrap_or_default()
-        }
-        serde_json::Value::Bool(b) => b.to_string(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

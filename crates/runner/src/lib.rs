@@ -3,7 +3,8 @@
 //!
 //! * [`config`]: TOML configs, validated before any work starts; a case is data.
 //! * [`cells`]: the run's cells (trial, experiment, case), shards and random streams.
-//! * [`train`]: one cell's training loop.
+//! * [`train`]: one cell's training loop and [`CaseTrainer`], its per-step core as a public
+//!   type.
 //! * [`run`](mod@run): parallel, resumable, sharded execution with progress.
 //! * [`output`]: atomic cell files, merged tables, winners and win frequencies.
 
@@ -17,10 +18,13 @@ pub mod train;
 
 pub use cells::{Cell, Shard};
 pub use config::{Config, ConfigError};
-pub use run::{load_data, merge_only, run, RunOptions, RunSummary};
+pub use handprop_optim::Registry;
+pub use run::{load_data, merge_only, run, run_with, RunOptions, RunSummary};
+pub use train::{CaseTrainer, Data};
 
-/// The compute kernel this CPU runs (its name and parameters), for `run.json`: the same CPU always
-/// picks the same kernel, so results are bit-identical across its runs, resumes and shards.
+/// The compute kernel this CPU runs (its name, register tile, cache blocking and the caches they
+/// derive from: `handprop_tensor::kernel_info`), for `run.json`: the same CPU always picks the
+/// same kernel, so results are bit-identical across its runs, resumes and shards.
 pub fn kernel_info() -> Option<serde_json::Value> {
-    None
+    serde_json::to_value(handprop_tensor::kernel_info()).ok()
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+use handprop_optim::Registry;
 use handprop_results::Invocation;
 use rayon::prelude::*;
 
@@ -12,7 +13,7 @@ use crate::cells::{all_cells, Cell, Shard};
 use crate::config::Config;
 use crate::output::{merge, OutDir, OutputError};
 use crate::progress::{cell_weight, fit, Progress, WIDTH};
-use crate::train::{run_cell, CellError, Data};
+use crate::train::{run_cell_with, CellError, Data};
 pub use handprop_results::FrequencyRow;
 
 /// The environment variable that simulates a crash for tests: `HANDPROP_FAULT_SHARD=K` makes shard
@@ -27,7 +28,9 @@ pub const MAX_THREADS: usize = 1024;
 pub struct RunOptions {
     /// Output directory.
     pub out: PathBuf,
-    /// Worker threads (cells in parallel); `None` = all cores. Capped at the cells to run.
+    /// Worker threads; `None` = all cores. Cells run in parallel on them; when fewer cells than
+    /// workers remain, a cell also uses the idle ones (bit-identical results). Capped at the
+    /// cells to run or the cores, whichever is more.
     pub threads: Option<usize>,
     /// The subset of cells to run.
     pub shard: Shard,
@@ -134,74 +137,185 @@ impl Clock {
 }
 
 /// Runs the cells of `opts.shard` that have no (valid) result yet, then merges if the run is
-/// complete. Every invocation is added to `run.json`'s history.
+/// complete, resolving the cases with the config's registry ([`Config::registry`]; the study's
+/// rules unless the config was loaded with another). Every invocation is added to `run.json`'s
+/// history.
 pub fn run(config: &Config, data: &Data, opts: &RunOptions) -> Result<RunSummary, RunError> {
+    let registry = config.registry().clone();
+    run_with(config, data, opts, &registry)
+}
+
+/// [`run`] with the cases resolved against `registry`: the study's rules plus a user's own
+/// (`Registry::tf1()` then `register_rule("lion", …)`). Their rules run through everything
+/// unchanged: cells, threads, shards, resume, tables and the config hash.
+///
+/// # Errors
+/// A case `registry` cannot build ([`RunError::Usage`], naming the case), bad options, result
+/// files that cannot be claimed, read or written, a cell that fails.
+pub fn run_with(
+    config: &Config,
+    data: &Data,
+    opts: &RunOptions,
+    registry: &Registry<f32>,
+) -> Result<RunSummary, RunError> {
     let clock = Clock::start();
-    if opts.threads == Some(0) || opts.threads.is_some_and(|t| t > MAX_THREADS) {
-        return Err(RunError::Usage(format!(
-            "--threads {}: must be between 1 and {MAX_THREADS}",
-            opts.threads.unwrap_or(0)
-        )));
-    }
+    let requested = requested_threads(opts)?;
+    let mut config = config.clone();
+    config.set_registry(registry);
+    config
+        .validate(Path::new(&format!("config {:?}", config.name)))
+        .map_err(|e| RunError::Usage(e.to_string()))?;
+    let config = &config;
     let out = OutDir::claim(
         opts.out.clone(),
         config,
         opts.force,
         Some((opts.shard.index, opts.shard.count)),
     )?;
-
-    let cells = all_cells(config);
-    let mine: Vec<Cell> = cells
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| opts.shard.contains(*i))
-        .map(|(_, c)| *c)
-        .collect();
-    let mut todo = Vec::new();
-    for c in &mine {
-        if opts.force || !out.has_valid_cell(c)? {
-            todo.push(*c);
-        }
+    let plan = Plan::new(config, &out, opts)?;
+    let threads = pool_threads(requested, plan.todo.len());
+    let diverged = train_cells(config, data, &out, opts, &plan, threads)?;
+    if plan.inject {
+        return Err(RunError::Injected(opts.shard.index));
     }
-    let skipped = mine.len() - todo.len();
-
-    let fault = std::env::var(FAULT_ENV).ok().and_then(|v| v.trim().parse::<usize>().ok());
-    let inject = fault == Some(opts.shard.index);
-    if inject {
-        todo.truncate(1);
+    let mut complete = true;
+    for c in &plan.cells {
+        complete &= out.dir.has_cell(c);
     }
+    let invocation = clock.invocation("run", Some(opts.shard), threads, plan.todo.len());
+    let frequency = if opts.merge && complete {
+        Some(merge(&out, config, invocation)?.frequency)
+    } else {
+        out.record(config, invocation)?;
+        None
+    };
+    Ok(RunSummary {
+        total: plan.cells.len(),
+        in_shard: plan.mine,
+        skipped: plan.skipped,
+        computed: plan.todo.len(),
+        diverged,
+        frequency,
+        wall: clock.wall.elapsed(),
+        cpu: process_cpu_time().saturating_sub(clock.cpu),
+    })
+}
 
-    let threads = opts
+/// `--threads`, checked; `None` = all cores.
+fn requested_threads(opts: &RunOptions) -> Result<usize, RunError> {
+    if opts.threads == Some(0) || opts.threads.is_some_and(|t| t > MAX_THREADS) {
+        return Err(RunError::Usage(format!(
+            "--threads {}: must be between 1 and {MAX_THREADS}",
+            opts.threads.unwrap_or(0)
+        )));
+    }
+    Ok(opts
         .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
-        .min(todo.len().max(1));
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)))
+}
+
+/// The worker pool's size: the requested threads, capped at the cells to run, but never below
+/// the cores (up to the request) — a cell uses the idle workers when fewer cells than workers
+/// remain (see [`spare_threads`]).
+fn pool_threads(requested: usize, cells: usize) -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    requested.min(cells.max(cores).max(1))
+}
+
+/// The threads a running cell may use now: 1 while cells wait to start; once none waits, the
+/// pool's workers shared by the running cells (whose results do not depend on it).
+fn spare_threads(pool: usize, waiting: usize, running: usize) -> usize {
+    if waiting > 0 {
+        1
+    } else {
+        (pool / running.max(1)).max(1)
+    }
+}
+
+/// The cells of one invocation.
+struct Plan {
+    /// Every cell of the run, in the stable order.
+    cells: Vec<Cell>,
+    /// Cells of this shard.
+    mine: usize,
+    /// Cells of this shard to compute now.
+    todo: Vec<Cell>,
+    /// Cells of this shard whose valid result exists.
+    skipped: usize,
+    /// Whether a fault is injected ([`FAULT_ENV`]) after the first cell.
+    inject: bool,
+}
+
+impl Plan {
+    fn new(config: &Config, out: &OutDir, opts: &RunOptions) -> Result<Plan, RunError> {
+        let cells = all_cells(config);
+        let mine: Vec<Cell> = cells
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| opts.shard.contains(*i))
+            .map(|(_, c)| *c)
+            .collect();
+        let mut todo = Vec::new();
+        for c in &mine {
+            if opts.force || !out.has_valid_cell(c)? {
+                todo.push(*c);
+            }
+        }
+        let skipped = mine.len() - todo.len();
+        let fault = std::env::var(FAULT_ENV).ok().and_then(|v| v.trim().parse::<usize>().ok());
+        let inject = fault == Some(opts.shard.index);
+        if inject {
+            todo.truncate(1);
+        }
+        Ok(Plan { mine: mine.len(), cells, todo, skipped, inject })
+    }
+}
+
+/// Trains the plan's cells on a pool of `threads` workers, writing each cell as it finishes;
+/// returns how many diverged. Stops starting cells after the first error, which it returns.
+fn train_cells(
+    config: &Config,
+    data: &Data,
+    out: &OutDir,
+    opts: &RunOptions,
+    plan: &Plan,
+    threads: usize,
+) -> Result<usize, RunError> {
+    let todo = &plan.todo;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| RunError::Pool { threads, message: e.to_string() })?;
-
-    let progress = Progress::new(config, &todo, opts.progress);
+    let progress = Progress::new(config, todo, opts.progress);
     if !todo.is_empty() {
         progress.log(format!(
             "{}: {} cells of shard {} to run ({} done), {} threads",
             config.name,
             todo.len(),
             opts.shard,
-            skipped,
+            plan.skipped,
             threads,
         ));
         progress.log(format!("results in {}", opts.out.display()));
     }
     let diverged = AtomicUsize::new(0);
+    let waiting = AtomicUsize::new(todo.len());
+    let running = AtomicUsize::new(0);
     let first_error: Mutex<Option<RunError>> = Mutex::new(None);
     pool.install(|| {
         todo.par_iter().for_each(|cell| {
+            waiting.fetch_sub(1, Ordering::SeqCst);
             if first_error.lock().map(|e| e.is_some()).unwrap_or(true) {
                 return;
             }
+            running.fetch_add(1, Ordering::SeqCst);
             let bar = progress.start_cell(cell);
             let weight = cell_weight(config, cell);
-            let result = run_cell(config, data, *cell, |epoch| {
+            let share = || {
+                let (w, r) = (waiting.load(Ordering::SeqCst), running.load(Ordering::SeqCst));
+                spare_threads(threads, w, r)
+            };
+            let result = run_cell_with(config, data, *cell, config.registry(), share, |epoch| {
                 bar.set_position(epoch as u64);
                 if epoch > 0 {
                     progress.epoch_done(weight);
@@ -212,6 +326,7 @@ pub fn run(config: &Config, data: &Data, opts: &RunOptions) -> Result<RunSummary
                 out.write_cell(&r)?;
                 Ok(r)
             });
+            running.fetch_sub(1, Ordering::SeqCst);
             match result {
                 Ok(r) => {
                     if r.diverged() {
@@ -230,34 +345,10 @@ pub fn run(config: &Config, data: &Data, opts: &RunOptions) -> Result<RunSummary
         });
     });
     progress.done();
-    if let Some(e) = first_error.into_inner().ok().flatten() {
-        return Err(e);
+    match first_error.into_inner().ok().flatten() {
+        Some(e) => Err(e),
+        None => Ok(diverged.into_inner()),
     }
-    if inject {
-        return Err(RunError::Injected(opts.shard.index));
-    }
-
-    let mut complete = true;
-    for c in &cells {
-        complete &= out.dir.has_cell(c);
-    }
-    let invocation = clock.invocation("run", Some(opts.shard), threads, todo.len());
-    let frequency = if opts.merge && complete {
-        Some(merge(&out, config, invocation)?.frequency)
-    } else {
-        out.record(config, invocation)?;
-        None
-    };
-    Ok(RunSummary {
-        total: cells.len(),
-        in_shard: mine.len(),
-        skipped,
-        computed: todo.len(),
-        diverged: diverged.into_inner(),
-        frequency,
-        wall: clock.wall.elapsed(),
-        cpu: process_cpu_time().saturating_sub(clock.cpu),
-    })
 }
 
 /// A finished cell's line, at most 80 columns: `t1-e03-c05 Dilated ADAM, sp… c 0.1234 test 0.9123`.
