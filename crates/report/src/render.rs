@@ -83,14 +83,16 @@ pub(crate) fn write_report(
         None => "handprop report".into(),
     };
     let scale = answer::scale_check(data);
-    let targets = if opts.targets.is_empty() {
-        ttt::default_targets(!scale.is_scaled())
-    } else {
-        opts.targets.clone()
-    };
     let ttt_results: Vec<TargetResult> = trials
         .iter()
-        .flat_map(|t| targets.iter().map(move |&g| ttt::analyse(data, t, g)))
+        .flat_map(|t| {
+            let targets = if opts.targets.is_empty() {
+                ttt::default_targets(t, !scale.is_scaled())
+            } else {
+                opts.targets.clone()
+            };
+            targets.into_iter().map(move |g| ttt::analyse(data, t, g))
+        })
         .collect();
     let mut blocks = vec![Block::Heading(1, title.clone()), Block::Banner(answer::banner(&scale))];
     blocks.push(Block::Heading(2, "The answer".into()));
