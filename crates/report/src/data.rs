@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use handprop_results::Criterion;
+use handprop_results::{Criterion, Table as _};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -470,6 +470,14 @@ impl ResultsData {
             }
         };
 
+        // A directory merged by results format 2 or later carries run.json with a manifest of its
+        // tables: refuse a set that no longer matches it (a table changed after the merge, a merge
+        // interrupted between two renames) instead of rendering mixed results. Older directories
+        // have no manifest to check.
+        if RunInfo::load(&dir.join("run.json"))?.is_some_and(|r| !r.tables.is_empty()) {
+            handprop_results::verify_dir(dir)?;
+        }
+
         let path = dir.join("cases.csv");
         let cases = read_cases(&path)?;
 
@@ -477,7 +485,7 @@ impl ResultsData {
         let mut trials = BTreeMap::new();
         for (line, t) in read_table::<TrialInfo>(
             &path,
-            &["trial", "learning_rate", "hidden", "experiments", "epochs", "batch"],
+            handprop_results::TrialRow::COLUMNS,
             "the trial settings",
         )? {
             if trials.contains_key(&t.trial) {
@@ -548,7 +556,7 @@ impl ResultsData {
         let mut series: HashMap<(u32, u32, usize), CellSeries> = HashMap::new();
         for (line, r) in read_table::<MetricCsv>(
             &path,
-            &["trial", "experiment", "case", "epoch", "metric", "value"],
+            handprop_results::MetricRow::COLUMNS,
             "the per-epoch learning curves",
         )? {
             if r.metric == "wall_s" {
@@ -583,6 +591,31 @@ impl ResultsData {
                 v.sort_by_key(|(e, _)| *e);
             }
         }
+        // Every cell the report plots needs its whole curve: epochs 0..epochs_run of each metric.
+        for f in &finals {
+            let curve = series.get(&(f.trial, f.experiment, f.case));
+            for m in Metric::ALL {
+                let epochs: Vec<u32> = curve
+                    .map(|c| c[m.index()].iter().map(|(e, _)| *e).collect())
+                    .unwrap_or_default();
+                if epochs.len() != f.epochs_run as usize
+                    || epochs.iter().enumerate().any(|(i, e)| *e != i as u32)
+                {
+                    return Err(ReportError::Empty {
+                        path: path.clone(),
+                        what: format!(
+                            "the {} curve of cell (trial {}, experiment {}, case {}) has {} of its {} epochs",
+                            m.name(),
+                            f.trial,
+                            f.experiment,
+                            f.case,
+                            epochs.len(),
+                            f.epochs_run
+                        ),
+                    });
+                }
+            }
+        }
 
         let path = dir.join("timing.csv");
         let mut epoch_wall: HashMap<(u32, u32, usize), Vec<(u32, f64)>> = HashMap::new();
@@ -590,7 +623,7 @@ impl ResultsData {
             let mut sums: HashMap<(u32, u32, usize), f64> = HashMap::new();
             for (line, r) in read_table::<TimingCsv>(
                 &path,
-                &["trial", "experiment", "case", "epoch", "wall_s"],
+                handprop_results::TimingRow::COLUMNS,
                 "per-epoch wall times",
             )? {
                 if !(r.wall_s.is_finite() && r.wall_s >= 0.0) {

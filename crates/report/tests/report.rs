@@ -268,3 +268,65 @@ fn runner_layout_without_wall_s_uses_timing_csv() {
     // The statistics do not depend on wall times.
     assert_eq!(s.trials[0].metrics[0].best, 0);
 }
+
+/// A directory whose tables no longer match run.json's manifest (an interrupted merge, an edited
+/// table) is refused, naming the file; a cell whose curve misses epochs is refused, naming it.
+#[test]
+fn mixed_tables_and_short_curves_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_results(dir.path());
+    let mut tables = std::collections::BTreeMap::new();
+    for name in handprop_results::TABLES.iter().copied().chain(["config.toml"]) {
+        let path = dir.path().join(name);
+        if !path.exists() {
+            // The fixture leaves out tables the report does not need: header-only copies.
+            use handprop_results::{FrequencyRow, Table, TimingRow, WinnerRow};
+            let header = match name {
+                "timing.csv" => TimingRow::COLUMNS.join(","),
+                "winners.csv" => WinnerRow::COLUMNS.join(","),
+                "frequency.csv" => FrequencyRow::COLUMNS.join(","),
+                _ => String::new(),
+            };
+            std::fs::write(&path, format!("{header}\n")).unwrap();
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        tables.insert(name.to_string(), handprop_results::sha256_hex(&bytes));
+    }
+    let run = handprop_results::RunInfo {
+        results_version: 2,
+        handprop_version: "0.1.0".into(),
+        config_name: "fixture".into(),
+        config_hash: "00".into(),
+        cells_total: 1,
+        cells_done: 1,
+        epochs: 4,
+        cell_seconds: 1.0,
+        kernel: None,
+        invocations: Vec::new(),
+        tables,
+    };
+    std::fs::write(dir.path().join("run.json"), run.to_json()).unwrap();
+    let opts = ReportOptions { png: false, experiment_charts: false, ..ReportOptions::default() };
+    handprop_report::ResultsData::load(dir.path()).expect("a consistent set loads");
+
+    // As if a merge had renamed a new final.csv in and died before writing run.json.
+    let final_csv = dir.path().join("final.csv");
+    let text = std::fs::read_to_string(&final_csv).unwrap();
+    std::fs::write(&final_csv, text.replacen("0.5", "0.75", 1)).unwrap();
+    let err = handprop_report::generate(dir.path(), &opts).unwrap_err().to_string();
+    assert!(err.contains("final.csv") && err.contains("manifest"), "{err}");
+
+    // Without a manifest (an older directory), a curve with a missing epoch is still refused.
+    std::fs::remove_file(dir.path().join("run.json")).unwrap();
+    std::fs::write(&final_csv, text).unwrap();
+    let metrics = dir.path().join("metrics.csv");
+    let m = std::fs::read_to_string(&metrics).unwrap();
+    let cut: String =
+        m.lines().filter(|l| !l.starts_with("1,0,3,1,cost,")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&metrics, cut).unwrap();
+    let err = handprop_report::ResultsData::load(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("cost curve of cell (trial 1, experiment 0, case 3) has 3 of its 4 epochs"),
+        "{err}"
+    );
+}

@@ -51,5 +51,6 @@ pub use winner::{winner, Criterion, FinalValues};
 /// it enters the config hash, so cells computed by older code are never reused.
 ///
 /// History: 1 = the first format; 2 = flat `cases.csv` (one column per parameter, a `group`
-/// column), `run.json` with invocation history and a table manifest.
-pub const RESULTS_VERSION: u32 = 2;
+/// column), `run.json` with invocation history and a table manifest; 3 = handprop's own GEMM
+/// kernels (another summation order than faer's, so other last bits in every product).
+pub const RESULTS_VERSION: u32 = 3;

@@ -33,15 +33,7 @@ fn every_table_has_its_documented_header_and_plain_values() {
     let out = tmp.path().join("out");
     run(&config, &synthetic_data(100, 40), &opts(&out, 2, Shard::ALL)).unwrap();
     let documented = documented_headers();
-    let tables = [
-        "trials.csv",
-        "cases.csv",
-        "metrics.csv",
-        "timing.csv",
-        "final.csv",
-        "winners.csv",
-        "frequency.csv",
-    ];
+    let tables = handprop_results::TABLES;
     for t in tables {
         let text = read(&out.join(t));
         let header = text.lines().next().unwrap();
