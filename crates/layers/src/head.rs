@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Which gradient seeds back-propagation at the last layer's output `a_N` (spec §3).
+/// Which gradient seeds back-propagation at the last layer's output `a_N` (docs/study.md).
 ///
 /// With `p = softmax(a_N)` per row and the study's cost
 /// `C = Σ_i Σ_c −[y_ic·ln p_ic + (1−y_ic)·ln(1−p_ic)]` (binary cross-entropy on the softmax,

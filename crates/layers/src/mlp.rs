@@ -23,7 +23,7 @@ use crate::{Activation, Dense, GradSeed, LayerError, Routing};
 ///
 /// It never changes the weights: the caller (the optimizer) reads `(W_k, G_k)` through
 /// [`Mlp::params_and_grads`] and updates afterwards, so every layer's gradient used the pre-step
-/// weights (spec §4).
+/// weights (the study's training step, docs/study.md).
 ///
 /// Where the study differs from textbook back-propagation: the manual seed `δ = p − y` is not the
 /// gradient of the reported cost (see [`GradSeed`]); `G_k` are **batch sums**, not means; arctan is

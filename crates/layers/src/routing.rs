@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::LayerError;
 
-/// How the gradients that layers pass down are routed into the layers below (spec §5).
+/// How the gradients that layers pass down are routed into the layers below (the study's dilated routings, docs/study.md).
 ///
 /// Notation, for a network of `N` layers numbered `1..=N` from the input: `u_k` is the gradient
 /// that flows **into** layer `k` (at its output), `e_k = u_k ⊙ f′(z_k)` its local error and

@@ -1,4 +1,4 @@
-//! Every routing on a tiny network (hidden width 3) against u_k written out from spec §5's table,
+//! Every routing on a tiny network (hidden width 3) against u_k written out from the study's routing table (docs/study.md),
 //! and the depth generalisation against its documented formula.
 
 mod common;
