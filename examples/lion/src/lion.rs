@@ -252,7 +252,7 @@ mod tests {
     fn mismatched_inputs_are_errors() {
         let rule = LionConfig::from_table(&table("learning_rate = 0.1")).unwrap();
         let mut state = rule.init(&[2]);
-        let mut w = vec![0.0f32; 3];
+        let mut w = [0.0f32; 3];
         let g = [0.0f32; 3];
         assert!(rule.update(&mut state, [(&mut w[..], &g[..])]).is_err());
         let empty: [(&mut [f32], &[f32]); 0] = [];

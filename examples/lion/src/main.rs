@@ -30,7 +30,7 @@ enum Command {
         /// The run's config (TOML); its cases may use `rule = "lion"`.
         #[arg(long, default_value = "configs/lion-smoke.toml")]
         config: PathBuf,
-        /// Output directory (default: results/<config name>).
+        /// Output directory (default: `results/<config name>`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Worker threads (default: all cores).
