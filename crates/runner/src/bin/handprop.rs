@@ -40,7 +40,7 @@ struct Common {
     /// The run's config (TOML).
     #[arg(long, default_value = "configs/quick.toml")]
     config: PathBuf,
-    /// Output directory (default: results/<config name>).
+    /// Output directory (default: results/NAME, NAME being the config's name).
     #[arg(long)]
     out: Option<PathBuf>,
 }
