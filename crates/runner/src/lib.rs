@@ -8,6 +8,7 @@
 //! * [`run`](mod@run): parallel, resumable, sharded execution with progress.
 //! * [`output`]: atomic cell files, merged tables, winners and win frequencies.
 
+mod case;
 pub mod cells;
 pub use handprop_results::colour;
 pub mod config;
