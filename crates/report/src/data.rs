@@ -458,237 +458,24 @@ impl ResultsData {
     ///
     /// # Errors
     /// A missing required file, a malformed row (named by file and line), a row naming an unknown
-    /// case or trial, a duplicate cell, or an empty `final.csv`.
+    /// case or trial, a duplicate cell, a cell whose curve misses epochs, an empty `final.csv`, or
+    /// tables that no longer match `run.json`'s manifest.
     pub fn load(dir: &Path) -> Result<ResultsData, ReportError> {
-        let invalid = |path: &Path, line: u64, field: &'static str, value: String, reason: &str| {
-            ReportError::Invalid {
-                path: path.to_path_buf(),
-                line,
-                field,
-                value,
-                reason: reason.to_string(),
-            }
-        };
-
         // A directory merged by results format 2 or later carries run.json with a manifest of its
         // tables: refuse a set that no longer matches it (a table changed after the merge, a merge
         // interrupted between two renames) instead of rendering mixed results. Older directories
         // have no manifest to check.
-        if RunInfo::load(&dir.join("run.json"))?.is_some_and(|r| !r.tables.is_empty()) {
+        let run = RunInfo::load(&dir.join("run.json"))?;
+        if run.as_ref().is_some_and(|r| !r.tables.is_empty()) {
             handprop_results::verify_dir(dir)?;
         }
-
-        let path = dir.join("cases.csv");
-        let cases = read_cases(&path)?;
-
-        let path = dir.join("trials.csv");
-        let mut trials = BTreeMap::new();
-        for (line, t) in read_table::<TrialInfo>(
-            &path,
-            handprop_results::TrialRow::COLUMNS,
-            "the trial settings",
-        )? {
-            if trials.contains_key(&t.trial) {
-                return Err(invalid(&path, line, "trial", t.trial.to_string(), "listed twice"));
-            }
-            trials.insert(t.trial, t);
-        }
-
-        let path = dir.join("final.csv");
-        let mut finals = Vec::new();
-        let mut seen = HashMap::new();
-        for (line, r) in read_table::<FinalCsv>(
-            &path,
-            &[
-                "trial",
-                "experiment",
-                "case",
-                "epochs_run",
-                "diverged",
-                "cost",
-                "train_acc",
-                "test_acc",
-            ],
-            "the final values of every cell (written by the runner's merge step)",
-        )? {
-            if !trials.contains_key(&r.trial) {
-                return Err(invalid(
-                    &path,
-                    line,
-                    "trial",
-                    r.trial.to_string(),
-                    "not in trials.csv",
-                ));
-            }
-            if !cases.contains_key(&r.case) {
-                return Err(invalid(&path, line, "case", r.case.to_string(), "not in cases.csv"));
-            }
-            if let Some(prev) = seen.insert((r.trial, r.experiment, r.case), line) {
-                return Err(invalid(
-                    &path,
-                    line,
-                    "case",
-                    r.case.to_string(),
-                    &format!(
-                        "cell (trial {}, experiment {}) already on line {prev}",
-                        r.trial, r.experiment
-                    ),
-                ));
-            }
-            finals.push(FinalRow {
-                trial: r.trial,
-                experiment: r.experiment,
-                case: r.case,
-                epochs_run: r.epochs_run,
-                diverged: r.diverged,
-                values: [r.cost, r.train_acc, r.test_acc],
-                wall_s: r.wall_s.unwrap_or(f64::NAN),
-            });
-        }
-        if finals.is_empty() {
-            return Err(ReportError::Empty {
-                path,
-                what: "no cells: the run has not been merged yet".into(),
-            });
-        }
-
-        let path = dir.join("metrics.csv");
-        let mut series: HashMap<(u32, u32, usize), CellSeries> = HashMap::new();
-        for (line, r) in read_table::<MetricCsv>(
-            &path,
-            handprop_results::MetricRow::COLUMNS,
-            "the per-epoch learning curves",
-        )? {
-            if r.metric == "wall_s" {
-                continue;
-            }
-            let Some(m) = Metric::from_name(&r.metric) else {
-                return Err(invalid(
-                    &path,
-                    line,
-                    "metric",
-                    r.metric,
-                    "expected cost, train_acc, test_acc or wall_s",
-                ));
-            };
-            if !seen.contains_key(&(r.trial, r.experiment, r.case)) {
-                return Err(invalid(
-                    &path,
-                    line,
-                    "case",
-                    r.case.to_string(),
-                    &format!(
-                        "no cell (trial {}, experiment {}, case {}) in final.csv",
-                        r.trial, r.experiment, r.case
-                    ),
-                ));
-            }
-            series.entry((r.trial, r.experiment, r.case)).or_default()[m.index()]
-                .push((r.epoch, r.value));
-        }
-        for s in series.values_mut() {
-            for v in s.iter_mut() {
-                v.sort_by_key(|(e, _)| *e);
-            }
-        }
-        // Every cell the report plots needs its whole curve: epochs 0..epochs_run of each metric.
-        for f in &finals {
-            let curve = series.get(&(f.trial, f.experiment, f.case));
-            for m in Metric::ALL {
-                let epochs: Vec<u32> = curve
-                    .map(|c| c[m.index()].iter().map(|(e, _)| *e).collect())
-                    .unwrap_or_default();
-                if epochs.len() != f.epochs_run as usize
-                    || epochs.iter().enumerate().any(|(i, e)| *e != i as u32)
-                {
-                    return Err(ReportError::Empty {
-                        path: path.clone(),
-                        what: format!(
-                            "the {} curve of cell (trial {}, experiment {}, case {}) has {} of its {} epochs",
-                            m.name(),
-                            f.trial,
-                            f.experiment,
-                            f.case,
-                            epochs.len(),
-                            f.epochs_run
-                        ),
-                    });
-                }
-            }
-        }
-
-        let path = dir.join("timing.csv");
-        let mut epoch_wall: HashMap<(u32, u32, usize), Vec<(u32, f64)>> = HashMap::new();
-        if path.exists() {
-            let mut sums: HashMap<(u32, u32, usize), f64> = HashMap::new();
-            for (line, r) in read_table::<TimingCsv>(
-                &path,
-                handprop_results::TimingRow::COLUMNS,
-                "per-epoch wall times",
-            )? {
-                if !(r.wall_s.is_finite() && r.wall_s >= 0.0) {
-                    return Err(invalid(
-                        &path,
-                        line,
-                        "wall_s",
-                        r.wall_s.to_string(),
-                        "expected a finite, non-negative number of seconds",
-                    ));
-                }
-                *sums.entry((r.trial, r.experiment, r.case)).or_default() += r.wall_s;
-                epoch_wall
-                    .entry((r.trial, r.experiment, r.case))
-                    .or_default()
-                    .push((r.epoch, r.wall_s));
-            }
-            for v in epoch_wall.values_mut() {
-                v.sort_by_key(|(e, _)| *e);
-            }
-            for f in finals.iter_mut().filter(|f| f.wall_s.is_nan()) {
-                if let Some(s) = sums.get(&(f.trial, f.experiment, f.case)) {
-                    f.wall_s = *s;
-                }
-            }
-        }
-
-        let run = RunInfo::load(&dir.join("run.json"))?;
-
-        let path = dir.join("config.toml");
-        let config_toml = if path.exists() {
-            Some(std::fs::read_to_string(&path).map_err(|e| ReportError::io(&path, e))?)
-        } else {
-            None
-        };
-        let (config, config_error) = match config_toml.as_deref().map(str::parse::<toml::Table>) {
-            None => (None, None),
-            Some(Ok(t)) => (Some(t), None),
-            Some(Err(e)) => (None, Some(format!("{}: {}", path.display(), e.message().trim_end()))),
-        };
-
-        let path = dir.join("frequency.csv");
-        let frequency = if path.exists() {
-            let mut map = HashMap::new();
-            for (line, r) in read_table::<FrequencyCsv>(
-                &path,
-                &["trial", "criterion", "case", "wins"],
-                "win counts",
-            )? {
-                let m = Metric::from_criterion(&r.criterion).ok_or_else(|| {
-                    invalid(
-                        &path,
-                        line,
-                        "criterion",
-                        r.criterion.clone(),
-                        "expected lowest_cost, highest_train_acc or highest_test_acc",
-                    )
-                })?;
-                map.insert((r.trial, m, r.case), r.wins);
-            }
-            Some(map)
-        } else {
-            None
-        };
-
+        let cases = read_cases(&dir.join("cases.csv"))?;
+        let trials = read_trials(dir)?;
+        let (mut finals, seen) = read_finals(dir, &trials, &cases)?;
+        let series = read_series(dir, &seen, &finals)?;
+        let epoch_wall = read_timing(dir, &mut finals)?;
+        let (config_toml, config, config_error) = read_config(dir)?;
+        let frequency = read_frequency(dir)?;
         Ok(ResultsData {
             dir: dir.to_path_buf(),
             cases,
@@ -703,4 +490,258 @@ impl ResultsData {
             frequency,
         })
     }
+}
+
+/// A cell's key: (trial, experiment, case).
+type CellKey = (u32, u32, usize);
+
+/// Win counts by (trial, metric, case).
+type WinCounts = HashMap<(u32, Metric, usize), u64>;
+
+fn invalid(
+    path: &Path,
+    line: u64,
+    field: &'static str,
+    value: String,
+    reason: &str,
+) -> ReportError {
+    ReportError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        field,
+        value,
+        reason: reason.to_string(),
+    }
+}
+
+/// `trials.csv`, by trial.
+fn read_trials(dir: &Path) -> Result<BTreeMap<u32, TrialInfo>, ReportError> {
+    let path = dir.join("trials.csv");
+    let mut trials = BTreeMap::new();
+    for (line, t) in
+        read_table::<TrialInfo>(&path, handprop_results::TrialRow::COLUMNS, "the trial settings")?
+    {
+        if trials.contains_key(&t.trial) {
+            return Err(invalid(&path, line, "trial", t.trial.to_string(), "listed twice"));
+        }
+        trials.insert(t.trial, t);
+    }
+
+    Ok(trials)
+}
+
+/// `final.csv`: every cell's final row, and the line each cell is on.
+fn read_finals(
+    dir: &Path,
+    trials: &BTreeMap<u32, TrialInfo>,
+    cases: &BTreeMap<usize, CaseInfo>,
+) -> Result<(Vec<FinalRow>, HashMap<CellKey, u64>), ReportError> {
+    let path = dir.join("final.csv");
+    let mut finals = Vec::new();
+    let mut seen = HashMap::new();
+    for (line, r) in read_table::<FinalCsv>(
+        &path,
+        &["trial", "experiment", "case", "epochs_run", "diverged", "cost", "train_acc", "test_acc"],
+        "the final values of every cell (written by the runner's merge step)",
+    )? {
+        if !trials.contains_key(&r.trial) {
+            return Err(invalid(&path, line, "trial", r.trial.to_string(), "not in trials.csv"));
+        }
+        if !cases.contains_key(&r.case) {
+            return Err(invalid(&path, line, "case", r.case.to_string(), "not in cases.csv"));
+        }
+        if let Some(prev) = seen.insert((r.trial, r.experiment, r.case), line) {
+            return Err(invalid(
+                &path,
+                line,
+                "case",
+                r.case.to_string(),
+                &format!(
+                    "cell (trial {}, experiment {}) already on line {prev}",
+                    r.trial, r.experiment
+                ),
+            ));
+        }
+        finals.push(FinalRow {
+            trial: r.trial,
+            experiment: r.experiment,
+            case: r.case,
+            epochs_run: r.epochs_run,
+            diverged: r.diverged,
+            values: [r.cost, r.train_acc, r.test_acc],
+            wall_s: r.wall_s.unwrap_or(f64::NAN),
+        });
+    }
+    if finals.is_empty() {
+        return Err(ReportError::Empty {
+            path,
+            what: "no cells: the run has not been merged yet".into(),
+        });
+    }
+
+    Ok((finals, seen))
+}
+
+/// `metrics.csv`: every cell's curves, each complete (epochs `0..epochs_run`).
+fn read_series(
+    dir: &Path,
+    seen: &HashMap<CellKey, u64>,
+    finals: &[FinalRow],
+) -> Result<HashMap<CellKey, CellSeries>, ReportError> {
+    let path = dir.join("metrics.csv");
+    let mut series: HashMap<(u32, u32, usize), CellSeries> = HashMap::new();
+    for (line, r) in read_table::<MetricCsv>(
+        &path,
+        handprop_results::MetricRow::COLUMNS,
+        "the per-epoch learning curves",
+    )? {
+        if r.metric == "wall_s" {
+            continue;
+        }
+        let Some(m) = Metric::from_name(&r.metric) else {
+            return Err(invalid(
+                &path,
+                line,
+                "metric",
+                r.metric,
+                "expected cost, train_acc, test_acc or wall_s",
+            ));
+        };
+        if !seen.contains_key(&(r.trial, r.experiment, r.case)) {
+            return Err(invalid(
+                &path,
+                line,
+                "case",
+                r.case.to_string(),
+                &format!(
+                    "no cell (trial {}, experiment {}, case {}) in final.csv",
+                    r.trial, r.experiment, r.case
+                ),
+            ));
+        }
+        series.entry((r.trial, r.experiment, r.case)).or_default()[m.index()]
+            .push((r.epoch, r.value));
+    }
+    for s in series.values_mut() {
+        for v in s.iter_mut() {
+            v.sort_by_key(|(e, _)| *e);
+        }
+    }
+    // Every cell the report plots needs its whole curve: epochs 0..epochs_run of each metric.
+    for f in finals {
+        let curve = series.get(&(f.trial, f.experiment, f.case));
+        for m in Metric::ALL {
+            let epochs: Vec<u32> =
+                curve.map(|c| c[m.index()].iter().map(|(e, _)| *e).collect()).unwrap_or_default();
+            if epochs.len() != f.epochs_run as usize
+                || epochs.iter().enumerate().any(|(i, e)| *e != i as u32)
+            {
+                return Err(ReportError::Empty {
+                    path: path.clone(),
+                    what: format!(
+                        "the {} curve of cell (trial {}, experiment {}, case {}) has {} of its {} epochs",
+                        m.name(),
+                        f.trial,
+                        f.experiment,
+                        f.case,
+                        epochs.len(),
+                        f.epochs_run
+                    ),
+                });
+            }
+        }
+    }
+
+    Ok(series)
+}
+
+/// `timing.csv` (optional): per-epoch wall times by cell; fills in `finals`' missing wall times.
+fn read_timing(
+    dir: &Path,
+    finals: &mut [FinalRow],
+) -> Result<HashMap<CellKey, Vec<(u32, f64)>>, ReportError> {
+    let path = dir.join("timing.csv");
+    let mut epoch_wall: HashMap<(u32, u32, usize), Vec<(u32, f64)>> = HashMap::new();
+    if path.exists() {
+        let mut sums: HashMap<(u32, u32, usize), f64> = HashMap::new();
+        for (line, r) in read_table::<TimingCsv>(
+            &path,
+            handprop_results::TimingRow::COLUMNS,
+            "per-epoch wall times",
+        )? {
+            if !(r.wall_s.is_finite() && r.wall_s >= 0.0) {
+                return Err(invalid(
+                    &path,
+                    line,
+                    "wall_s",
+                    r.wall_s.to_string(),
+                    "expected a finite, non-negative number of seconds",
+                ));
+            }
+            *sums.entry((r.trial, r.experiment, r.case)).or_default() += r.wall_s;
+            epoch_wall
+                .entry((r.trial, r.experiment, r.case))
+                .or_default()
+                .push((r.epoch, r.wall_s));
+        }
+        for v in epoch_wall.values_mut() {
+            v.sort_by_key(|(e, _)| *e);
+        }
+        for f in finals.iter_mut().filter(|f| f.wall_s.is_nan()) {
+            if let Some(s) = sums.get(&(f.trial, f.experiment, f.case)) {
+                f.wall_s = *s;
+            }
+        }
+    }
+
+    Ok(epoch_wall)
+}
+
+/// `config.toml` (optional): its text, parsed table, or the parse error to show.
+/// What [`read_config`] found: the text, the parsed table, the parse error.
+type ConfigParts = (Option<String>, Option<toml::Table>, Option<String>);
+
+fn read_config(dir: &Path) -> Result<ConfigParts, ReportError> {
+    let path = dir.join("config.toml");
+    let config_toml = if path.exists() {
+        Some(std::fs::read_to_string(&path).map_err(|e| ReportError::io(&path, e))?)
+    } else {
+        None
+    };
+    let (config, config_error) = match config_toml.as_deref().map(str::parse::<toml::Table>) {
+        None => (None, None),
+        Some(Ok(t)) => (Some(t), None),
+        Some(Err(e)) => (None, Some(format!("{}: {}", path.display(), e.message().trim_end()))),
+    };
+
+    Ok((config_toml, config, config_error))
+}
+
+/// `frequency.csv` (optional): win counts by (trial, metric, case).
+fn read_frequency(dir: &Path) -> Result<Option<WinCounts>, ReportError> {
+    let path = dir.join("frequency.csv");
+    let frequency = if path.exists() {
+        let mut map = HashMap::new();
+        for (line, r) in read_table::<FrequencyCsv>(
+            &path,
+            &["trial", "criterion", "case", "wins"],
+            "win counts",
+        )? {
+            let m = Metric::from_criterion(&r.criterion).ok_or_else(|| {
+                invalid(
+                    &path,
+                    line,
+                    "criterion",
+                    r.criterion.clone(),
+                    "expected lowest_cost, highest_train_acc or highest_test_acc",
+                )
+            })?;
+            map.insert((r.trial, m, r.case), r.wins);
+        }
+        Some(map)
+    } else {
+        None
+    };
+
+    Ok(frequency)
 }
