@@ -36,13 +36,31 @@ pub fn build_release() -> anyhow::Result<Bins> {
         .status()
         .context("cannot run cargo")?;
     anyhow::ensure!(status.success(), "the release build failed ({status})");
+    let bin = |name: &str| release_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    Ok(Bins { handprop: bin("handprop"), report: bin("handprop-report") })
+}
+
+/// Builds one binary of one package in release mode and returns its path.
+pub fn build_release_bin(package: &str, bin: &str) -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let root = project_root();
+    eprintln!("building {bin} (release)");
+    let status = Command::new(cargo)
+        .current_dir(&root)
+        .args(["build", "--release", "-p", package, "--bin", bin])
+        .status()
+        .context("cannot run cargo")?;
+    anyhow::ensure!(status.success(), "the release build of {bin} failed ({status})");
+    Ok(release_dir().join(format!("{bin}{}", std::env::consts::EXE_SUFFIX)))
+}
+
+fn release_dir() -> PathBuf {
+    let root = project_root();
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     let target = if target.is_absolute() { target } else { root.join(target) };
-    let bin =
-        |name: &str| target.join("release").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    Ok(Bins { handprop: bin("handprop"), report: bin("handprop-report") })
+    target.join("release")
 }
 
 /// `path` made absolute against the directory xtask was started in (before it moved to the

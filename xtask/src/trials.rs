@@ -35,6 +35,10 @@ pub struct Args {
     /// Skip the report at the end.
     #[arg(long)]
     no_report: bool,
+    /// Run with the runner of the example crate `examples/NAME` (a registry with its own rule,
+    /// e.g. `lion`) instead of `handprop`; it takes the same `run` options and writes the report.
+    #[arg(long, value_name = "NAME")]
+    example: Option<String>,
 }
 
 /// `K/N` with 0 ≤ K < N, checked before anything is built or fetched.
@@ -50,13 +54,17 @@ fn parse_shard(s: &str) -> Result<String, String> {
 
 /// Runs the task.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let config =
-        absolute(&args.config.unwrap_or_else(|| crate::project_root().join("configs/quick.toml")));
+    let config = absolute(
+        &args.config.clone().unwrap_or_else(|| crate::project_root().join("configs/quick.toml")),
+    );
     anyhow::ensure!(config.is_file(), "--config {}: no such file", config.display());
     let out = args.out.as_deref().map(absolute);
     let data_dir = args.data_dir.as_deref().map(absolute);
     let mirrors: Vec<_> = args.mirrors.iter().map(|m| mirror_arg(m)).collect();
 
+    if let Some(name) = &args.example {
+        return run_example(name, &config, &args, out.as_deref(), data_dir.as_deref(), &mirrors);
+    }
     let bins = build_release()?;
 
     // The runner validates the config (exit 2 on an error) and names the results directory.
@@ -108,6 +116,55 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "other shards' cells are still missing: the report is written once all are merged"
         );
     }
+    Ok(())
+}
+
+/// `--example NAME`: builds `handprop-NAME` of the package `handprop-example-NAME` and runs its
+/// `run` (which validates the config against its registry and writes the report itself).
+fn run_example(
+    name: &str,
+    config: &std::path::Path,
+    args: &Args,
+    out: Option<&std::path::Path>,
+    data_dir: Option<&std::path::Path>,
+    mirrors: &[std::ffi::OsString],
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "--example {name:?}: not an example name"
+    );
+    let bin = crate::cargo::build_release_bin(
+        &format!("handprop-example-{name}"),
+        &format!("handprop-{name}"),
+    )?;
+    let mut cmd = command(&bin);
+    cmd.arg("run").arg("--config").arg(config);
+    if let Some(o) = out {
+        cmd.arg("--out").arg(o);
+    }
+    if let Some(d) = data_dir {
+        cmd.arg("--data-dir").arg(d);
+    }
+    if let Some(t) = args.threads {
+        cmd.arg("--threads").arg(t.to_string());
+    }
+    if let Some(s) = &args.shard {
+        cmd.arg("--shard").arg(s);
+    }
+    if args.force {
+        cmd.arg("--force");
+    }
+    if args.no_report {
+        cmd.arg("--no-report");
+    }
+    for m in mirrors {
+        cmd.arg("--mirror").arg(m);
+    }
+    let status = run_tied(&mut cmd)?;
+    anyhow::ensure!(
+        status.success(),
+        "the run stopped ({status}); finished cells are kept: re-run the same command to resume"
+    );
     Ok(())
 }
 

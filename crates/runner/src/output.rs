@@ -238,7 +238,7 @@ fn claim_config(dir: &ResultsDir, config: &Config, force: bool) -> Result<(), Ou
         match fs::read_to_string(&path) {
             Ok(found) if found == text => return Ok(()),
             Ok(found) => {
-                if let Ok(other) = toml::from_str::<Config>(&found) {
+                if let Ok(other) = Config::from_toml(&found, config.registry()) {
                     if other.hash() != dir.hash {
                         return Err(OutputError::OtherConfig {
                             found: other.hash(),
@@ -361,7 +361,25 @@ struct Tables {
 }
 
 fn build_tables(config: &Config, results: &[CellResult]) -> Tables {
-    let trials: Vec<TrialRow> = config
+    let (metrics, timing, finals, cell_seconds) = cell_tables(config, results);
+    let (winners, frequency) = winner_tables(config, results);
+    Tables {
+        files: vec![
+            ("trials.csv", write_table(&trial_rows(config))),
+            (CasesTable::FILE, case_table(config).to_csv()),
+            ("metrics.csv", write_table(&metrics)),
+            ("timing.csv", write_table(&timing)),
+            ("final.csv", write_table(&finals)),
+            ("winners.csv", write_table(&winners)),
+            ("frequency.csv", write_table(&frequency)),
+        ],
+        frequency,
+        cell_seconds,
+    }
+}
+
+fn trial_rows(config: &Config) -> Vec<TrialRow> {
+    config
         .trials
         .iter()
         .enumerate()
@@ -373,8 +391,10 @@ fn build_tables(config: &Config, results: &[CellResult]) -> Tables {
             epochs: config.training.epochs,
             batch: config.training.batch,
         })
-        .collect();
+        .collect()
+}
 
+fn case_table(config: &Config) -> CasesTable {
     let mut cases = CasesTable::default();
     for (i, c) in config.cases.iter().enumerate() {
         let row = CaseRow {
@@ -389,6 +409,14 @@ fn build_tables(config: &Config, results: &[CellResult]) -> Tables {
         cases.push(&row, c.flat_params(&config.trials));
     }
 
+    cases
+}
+
+/// `metrics.csv`, `timing.csv` and `final.csv` rows, and the cells' summed epoch times.
+fn cell_tables(
+    config: &Config,
+    results: &[CellResult],
+) -> (Vec<MetricRow>, Vec<TimingRow>, Vec<FinalRow>, f64) {
     let mut cell_seconds = 0.0;
     let mut metrics = Vec::new();
     let mut timing = Vec::new();
@@ -431,6 +459,11 @@ fn build_tables(config: &Config, results: &[CellResult]) -> Tables {
         });
     }
 
+    (metrics, timing, finals, cell_seconds)
+}
+
+/// `winners.csv` and `frequency.csv` rows: the winner rule per experiment, then wins per trial.
+fn winner_tables(config: &Config, results: &[CellResult]) -> (Vec<WinnerRow>, Vec<FrequencyRow>) {
     // Winners per experiment, then win frequencies per trial.
     let mut by_exp: BTreeMap<(usize, usize), Vec<FinalValues>> = BTreeMap::new();
     for r in results {
@@ -473,17 +506,5 @@ fn build_tables(config: &Config, results: &[CellResult]) -> Tables {
         }
     }
 
-    Tables {
-        files: vec![
-            ("trials.csv", write_table(&trials)),
-            (CasesTable::FILE, cases.to_csv()),
-            ("metrics.csv", write_table(&metrics)),
-            ("timing.csv", write_table(&timing)),
-            ("final.csv", write_table(&finals)),
-            ("winners.csv", write_table(&winners)),
-            ("frequency.csv", write_table(&frequency)),
-        ],
-        frequency,
-        cell_seconds,
-    }
+    (winners, frequency)
 }
