@@ -31,10 +31,10 @@ mod routing;
 pub use activation::Activation;
 pub use dense::Dense;
 pub use error::LayerError;
-pub use head::GradSeed;
-pub use mlp::{Mlp, EVAL_BLOCK_ROWS};
-pub use routing::Routing;
 /// The tensor types this crate's API takes and returns ([`Mlp::train_batch`] takes [`MatRef`]s,
 /// [`Mlp::weights`] returns [`Matrix`]es), re-exported so users need not depend on
 /// `handprop-tensor` themselves.
 pub use handprop_tensor::{MatMut, MatRef, Matrix};
+pub use head::GradSeed;
+pub use mlp::{Mlp, EVAL_BLOCK_ROWS};
+pub use routing::Routing;
