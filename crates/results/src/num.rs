@@ -18,6 +18,12 @@ pub fn fmt_f32(v: f32) -> String {
     format!("{v}")
 }
 
+/// `serialize_with` for `f64` columns: [`fmt_f64`] (Rust's shortest round-trip form, the format of
+/// every merged table since the first version).
+pub(crate) fn ser_f64<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&fmt_f64(*v))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,10 +37,4 @@ mod tests {
         assert_eq!(fmt_f32(-0.0), "0");
         assert_eq!(fmt_f64(0.08f32 as f64), "0.07999999821186066");
     }
-}
-
-/// `serialize_with` for `f64` columns: [`fmt_f64`] (Rust's shortest round-trip form, the format of
-/// every merged table since the first version).
-pub(crate) fn ser_f64<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&fmt_f64(*v))
 }
