@@ -20,7 +20,7 @@ pub struct Args {
     /// Run only shard K of N (0 ≤ K < N).
     #[arg(long, value_parser = parse_shard)]
     shard: Option<String>,
-    /// Output directory (default: results/<config name> in the workspace).
+    /// Output directory (default: results/NAME in the workspace, NAME being the config's name).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Recompute cells whose results exist.
