@@ -43,13 +43,13 @@ pub struct Dense {
 }
 
 /// The first `rows` rows of a row-major buffer with `cols` columns, as a view.
-pub(crate) fn head(m: &Matrix, rows: usize) -> MatRef<'_> {
+pub(crate) fn first_rows(m: &Matrix, rows: usize) -> MatRef<'_> {
     let cols = m.cols();
     MatRef::new(rows, cols, &m.as_slice()[..rows * cols]).expect("rows ≤ capacity by construction")
 }
 
 /// The first `rows` rows of a row-major buffer with `cols` columns, as a mutable view.
-pub(crate) fn head_mut(m: &mut Matrix, rows: usize) -> MatMut<'_> {
+pub(crate) fn first_rows_mut(m: &mut Matrix, rows: usize) -> MatMut<'_> {
     let cols = m.cols();
     MatMut::new(rows, cols, &mut m.as_mut_slice()[..rows * cols])
         .expect("rows ≤ capacity by construction")
@@ -159,7 +159,7 @@ impl Dense {
         self.rows = rows;
         self.has_derivative = derivative;
         let threads = self.threads;
-        try_gemm_nn_threads(x, w, head_mut(&mut self.z, rows), Accum::Overwrite, threads)
+        try_gemm_nn_threads(x, w, first_rows_mut(&mut self.z, rows), Accum::Overwrite, threads)
             .map_err(|e| LayerError::Shape(e.0))?;
         let n = rows * self.outputs;
         let (z, a) = (&self.z.as_slice()[..n], &mut self.a.as_mut_slice()[..n]);
@@ -173,7 +173,7 @@ impl Dense {
                 act.forward(&z[off..off + a.len()], a);
             });
         }
-        Ok(head(&self.a, rows))
+        Ok(first_rows(&self.a, rows))
     }
 
     /// Backward pass for the rows of the last [`Dense::forward`]: `e = u ⊙ f′(z)`, `grad = xᵀ·e` (overwritten,
@@ -225,11 +225,11 @@ impl Dense {
             let end = off + e.len();
             Activation::backward(&u[off..end], &d[off..end], e);
         });
-        let e = head(&self.e, rows);
+        let e = first_rows(&self.e, rows);
         let shape = |e: handprop_tensor::ShapeError| LayerError::Shape(e.0);
         try_gemm_tn_threads(x, e, grad, Accum::Overwrite, threads).map_err(shape)?;
         if self.pass_down {
-            let g = head_mut(&mut self.g, rows);
+            let g = first_rows_mut(&mut self.g, rows);
             try_gemm_nt_threads(e, w, g, Accum::Overwrite, threads).map_err(shape)?;
         }
         Ok(())
@@ -237,27 +237,27 @@ impl Dense {
 
     /// Cached pre-activation `z` of the last forward pass.
     pub fn pre_activation(&self) -> MatRef<'_> {
-        head(&self.z, self.rows)
+        first_rows(&self.z, self.rows)
     }
 
     /// Cached output `a = f(z)` of the last forward pass.
     pub fn output(&self) -> MatRef<'_> {
-        head(&self.a, self.rows)
+        first_rows(&self.a, self.rows)
     }
 
     /// Cached derivative `d = f′(z)` of the last training forward pass.
     pub fn derivative(&self) -> MatRef<'_> {
-        head(&self.d, self.rows)
+        first_rows(&self.d, self.rows)
     }
 
     /// Local error `e = u ⊙ f′(z)` of the last backward pass.
     pub fn local_error(&self) -> MatRef<'_> {
-        head(&self.e, self.rows)
+        first_rows(&self.e, self.rows)
     }
 
     /// The gradient passed down, `g = e·Wᵀ`, of the last backward pass (`None` for a layer that
     /// does not pass down).
     pub fn passed_down(&self) -> Option<MatRef<'_>> {
-        self.pass_down.then(|| head(&self.g, self.rows))
+        self.pass_down.then(|| first_rows(&self.g, self.rows))
     }
 }

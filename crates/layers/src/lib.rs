@@ -24,9 +24,9 @@
 mod activation;
 mod dense;
 mod error;
-mod head;
 mod mlp;
 mod routing;
+mod seed;
 
 pub use activation::Activation;
 pub use dense::Dense;
@@ -35,6 +35,6 @@ pub use error::LayerError;
 /// [`Mlp::weights`] returns [`Matrix`]es), re-exported so users need not depend on
 /// `handprop-tensor` themselves.
 pub use handprop_tensor::{MatMut, MatRef, Matrix};
-pub use head::GradSeed;
 pub use mlp::{Mlp, EVAL_BLOCK_ROWS};
 pub use routing::Routing;
+pub use seed::GradSeed;

@@ -4,9 +4,9 @@ use handprop_tensor::elementwise::{argmax_correct, bce_cost, par_chunks2, softma
 use handprop_tensor::init::fill_standard_normal;
 use handprop_tensor::{try_gemm_nn_threads, Accum, MatMut, MatRef, Matrix};
 
-use crate::dense::{head, head_mut};
-use crate::head::add_row_cost;
+use crate::dense::{first_rows, first_rows_mut};
 use crate::routing::{Combine, Skip};
+use crate::seed::add_row_cost;
 use crate::{Activation, Dense, GradSeed, LayerError, Routing};
 
 /// A multi-layer perceptron `x → a_1 → … → a_N`, `a_k = f(a_{k−1}·W_k)`, no biases, with the
@@ -244,9 +244,9 @@ impl Mlp {
         if index >= n {
             None
         } else if index == n - 1 {
-            Some(head(&self.delta, self.rows))
+            Some(first_rows(&self.delta, self.rows))
         } else if self.skips[index].is_some() {
-            Some(head(&self.mixed[index], self.rows))
+            Some(first_rows(&self.mixed[index], self.rows))
         } else {
             self.layers[index + 1].passed_down()
         }
@@ -259,7 +259,7 @@ impl Mlp {
         match self.eval_rows {
             Some(rows) => MatRef::new(rows, classes, &self.eval.p[..rows * classes])
                 .expect("rows ≤ capacity by construction"),
-            None => head(&self.p, self.layers[0].rows()),
+            None => first_rows(&self.p, self.layers[0].rows()),
         }
     }
 
@@ -326,7 +326,7 @@ impl Mlp {
             rest[0].forward(input, self.weights[i].view())?;
         }
         let last = self.layers.last().expect("at least one layer");
-        softmax_rows(last.output(), head_mut(&mut self.p, rows));
+        softmax_rows(last.output(), first_rows_mut(&mut self.p, rows));
         Ok(())
     }
 
@@ -377,9 +377,9 @@ impl Mlp {
             let (layer, above) = rest.split_first_mut().expect("index in range");
             let input = if i == 0 { x } else { below[i - 1].output() };
             let u = if i == n - 1 {
-                head(&self.delta, rows)
+                first_rows(&self.delta, rows)
             } else if self.skips[i].is_some() {
-                head(&self.mixed[i], rows)
+                first_rows(&self.mixed[i], rows)
             } else {
                 above[0].passed_down().expect("layers above the first pass down")
             };

@@ -1,5 +1,5 @@
-//! The output head: softmax over the last layer's activations, the study's cost, and the gradient
-//! seed that starts back-propagation.
+//! The gradient seed that starts back-propagation ([`GradSeed`]), with the softmax output and the
+//! study's cost it is seeded from.
 
 use serde::{Deserialize, Serialize};
 
