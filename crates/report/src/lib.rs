@@ -33,6 +33,7 @@ pub mod doc;
 mod error;
 pub mod fmt;
 pub mod published;
+mod read;
 mod render;
 pub mod stats;
 pub mod ttt;
