@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use handprop_mnist::Split;
+use handprop_mnist::{DatasetKind, Split};
 use handprop_optim::Registry;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -56,7 +56,13 @@ pub enum ConfigError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    /// The split (`tf1` as the study).
+    /// The dataset: `mnist` (the study's, the default) or `fashion-mnist` (the same shapes and
+    /// classes, harder: a second workload). Left out of the saved config and the hash when it is
+    /// `mnist`, so MNIST configs keep their hashes.
+    #[serde(default, skip_serializing_if = "is_mnist")]
+    pub dataset: DatasetKind,
+    /// The split (`tf1` as the study; the same 5,000 validation / 55,000 training rule applies to
+    /// Fashion-MNIST).
     pub split: Split,
     /// Train on only the first N training images of the split.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,6 +70,10 @@ pub struct DataConfig {
     /// Test on only the first N test images.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_subset: Option<usize>,
+}
+
+fn is_mnist(d: &DatasetKind) -> bool {
+    *d == DatasetKind::Mnist
 }
 
 /// `[training]`: the schedule shared by every trial.

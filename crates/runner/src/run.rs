@@ -423,9 +423,11 @@ pub fn load_data(
     mirrors: &[handprop_mnist::Mirror],
 ) -> anyhow::Result<Data> {
     use anyhow::Context;
-    handprop_mnist::ensure(dir, mirrors)
-        .with_context(|| format!("cannot get MNIST into {}", dir.display()))?;
-    let mnist = handprop_mnist::load(dir, config.data.split)?;
+    let kind = config.data.dataset;
+    let options = handprop_mnist::FetchOptions::from_env()?;
+    handprop_mnist::ensure_dataset(kind, dir, mirrors, &options)
+        .with_context(|| format!("cannot get {kind} into {}", dir.display()))?;
+    let mnist = handprop_mnist::load_dataset(kind, dir, config.data.split)?;
     let (mut train, mut test) = (mnist.train, mnist.test);
     if let Some(n) = config.data.train_subset {
         anyhow::ensure!(

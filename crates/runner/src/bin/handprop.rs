@@ -63,10 +63,11 @@ enum Command {
         /// Do not merge the tables at the end.
         #[arg(long)]
         no_merge: bool,
-        /// MNIST cache directory (fetched into if missing).
-        #[arg(long, default_value = "data/mnist")]
-        data_dir: PathBuf,
-        /// Extra MNIST mirrors, tried first (URL, file:// URL or directory).
+        /// The dataset's cache directory, fetched into if missing [default: data/mnist, or
+        /// data/fashion-mnist for `dataset = "fashion-mnist"`].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Extra mirrors of the config's dataset, tried first (URL, file:// URL or directory).
         #[arg(long = "mirror")]
         mirrors: Vec<String>,
     },
@@ -172,6 +173,8 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 ))
                 .into());
             }
+            let data_dir =
+                data_dir.unwrap_or_else(|| PathBuf::from(config.data.dataset.default_dir()));
             let data = handprop_runner::load_data(&config, &data_dir, &mirrors)?;
             let opts = RunOptions {
                 out: out.clone(),
