@@ -84,15 +84,18 @@ enum Command {
         #[arg(long)]
         print_out: bool,
     },
-    /// Fetch and verify MNIST into the download cache (a second call fetches nothing).
+    /// Fetch and verify a dataset into its download cache (a second call fetches nothing).
     Download {
+        /// `mnist` or `fashion-mnist`.
+        #[arg(long, default_value = "mnist")]
+        dataset: handprop_mnist::DatasetKind,
         /// A mirror to try before HANDPROP_MNIST_MIRROR and the public mirrors: an http(s) URL, a
         /// file:// URL or a local directory holding the four .gz files. Repeatable.
         #[arg(long = "mirror", value_name = "URL")]
         mirrors: Vec<String>,
-        /// The cache directory.
-        #[arg(long, value_name = "DIR", default_value = "data/mnist")]
-        dir: PathBuf,
+        /// The cache directory [default: data/mnist or data/fashion-mnist].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
     /// Run on a Slurm cluster as a job array of shards.
     Slurm(slurm::SlurmCommand),
@@ -123,10 +126,15 @@ fn main() -> ExitCode {
 }
 
 /// `handprop download`: fetches what is missing or bad, then says what came from where.
-fn download(mirrors: &[handprop_mnist::Mirror], dir: &std::path::Path) -> anyhow::Result<()> {
+fn download(
+    dataset: handprop_mnist::DatasetKind,
+    mirrors: &[handprop_mnist::Mirror],
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
     use handprop_mnist::Origin;
-    let report = handprop_mnist::ensure(dir, mirrors)
-        .with_context(|| format!("downloading MNIST into {}", dir.display()))?;
+    let options = handprop_mnist::FetchOptions::from_env()?;
+    let report = handprop_mnist::ensure_dataset(dataset, dir, mirrors, &options)
+        .with_context(|| format!("downloading {dataset} into {}", dir.display()))?;
     for file in &report.files {
         if let Some(reason) = &file.replaced {
             println!("replaced {}: the cached copy was bad: {reason}", file.name);
@@ -234,7 +242,10 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Download { mirrors, dir } => download(&parse_mirrors(&mirrors)?, &dir),
+        Command::Download { dataset, mirrors, dir } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(dataset.default_dir()));
+            download(dataset, &parse_mirrors(&mirrors)?, &dir)
+        }
         Command::Slurm(cmd) => slurm::run(cmd),
     }
 }
