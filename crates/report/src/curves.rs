@@ -288,22 +288,9 @@ pub(crate) fn curves_chart(src: &Source, t: &TrialAnalysis, m: Metric) -> Chart 
                 swatch: Swatch::Line { dashed: is_duplicate(t, c) },
             });
         }
-        panels.push(Panel {
-            title: match other {
-                Some(r) => {
-                    format!("{} (dashed: C{r}, best of the other group)", group_heading(g, &cases))
-                }
-                None => group_heading(g, &cases),
-            },
-            lines,
-        });
+        panels.push(group_panel(g, &cases, other, lines));
     }
-    legend.push(LegendEntry {
-        colour: (0x55, 0x55, 0x55),
-        text: "dashed: the other group's best case".into(),
-        diverged: false,
-        swatch: Swatch::Line { dashed: true },
-    });
+    legend.push(reference_entry());
     Chart {
         title: format!(
             "Trial {}: {} per epoch, mean over {n} experiment(s){}",
@@ -385,5 +372,34 @@ pub(crate) fn experiment_chart(src: &Source, t: &TrialAnalysis, e: u32, m: Metri
         },
         legend,
         size: charts::SIZE,
+    }
+}
+
+/// A group's panel of lines, titled with the group and, when there is one, the other group's best
+/// case that the panel shows dashed as a reference.
+pub(crate) fn group_panel(
+    g: Group,
+    cases: &[usize],
+    other: Option<usize>,
+    lines: Vec<Line>,
+) -> Panel {
+    Panel {
+        title: match other {
+            Some(o) => {
+                format!("{} (dashed: C{o}, best of the other group)", group_heading(g, cases))
+            }
+            None => group_heading(g, cases),
+        },
+        lines,
+    }
+}
+
+/// The legend entry that explains the dashed reference lines.
+pub(crate) fn reference_entry() -> LegendEntry {
+    LegendEntry {
+        colour: (0x55, 0x55, 0x55),
+        text: "dashed: the other group's best case".into(),
+        diverged: false,
+        swatch: Swatch::Line { dashed: true },
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::analysis::TrialAnalysis;
 use crate::answer::short_group;
-use crate::charts::{self, Chart, LegendEntry, Line, Panel, Plot, Swatch};
-use crate::curves::{cases_of, group_heading, is_duplicate, Source};
+use crate::charts::{self, Chart, LegendEntry, Line, Plot, Swatch};
+use crate::curves::{cases_of, group_heading, group_panel, is_duplicate, reference_entry, Source};
 use crate::data::Group;
 use crate::doc::Block;
 use crate::error::ReportError;
@@ -109,22 +109,9 @@ pub(crate) fn profile_chart(src: &Source, t: &TrialAnalysis, r: &TargetResult) -
                 swatch: Swatch::Line { dashed: is_duplicate(t, c) },
             });
         }
-        panels.push(Panel {
-            title: match other {
-                Some(o) => {
-                    format!("{} (dashed: C{o}, best of the other group)", group_heading(g, &cases))
-                }
-                None => group_heading(g, &cases),
-            },
-            lines,
-        });
+        panels.push(group_panel(g, &cases, other, lines));
     }
-    legend.push(LegendEntry {
-        colour: (0x55, 0x55, 0x55),
-        text: "dashed: the other group's best case".into(),
-        diverged: false,
-        swatch: Swatch::Line { dashed: true },
-    });
+    legend.push(reference_entry());
     Chart {
         title: format!(
             "Trial {}: performance profile, {} in epochs over {n} experiment(s)",
