@@ -35,6 +35,14 @@ fn small(config: &Config) -> Config {
     c
 }
 
+/// A temp dir, a 3-case tiny config, synthetic data and an output directory in the temp dir.
+fn setup() -> (tempfile::TempDir, Config, handprop_runner::train::Data, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = small(&tiny_config(tmp.path()));
+    let out = tmp.path().join("out");
+    (tmp, config, synthetic_data(100, 40), out)
+}
+
 #[test]
 fn two_configs_racing_into_one_directory_never_both_proceed() {
     let _serial = serial();
@@ -68,10 +76,7 @@ fn two_configs_racing_into_one_directory_never_both_proceed() {
 #[test]
 fn a_differing_config_is_refused_naming_what_changed_and_labels_do_not_matter() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let config = small(&tiny_config(tmp.path()));
-    let data = synthetic_data(100, 40);
-    let out = tmp.path().join("out");
+    let (_tmp, config, data, out) = setup();
     run(&config, &data, &opts(&out, 1, Shard::ALL)).unwrap();
     let before = read(&out.join("final.csv"));
 
@@ -93,10 +98,7 @@ fn a_differing_config_is_refused_naming_what_changed_and_labels_do_not_matter() 
 #[test]
 fn the_same_shard_never_runs_twice_and_force_needs_the_directory_alone() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let config = small(&tiny_config(tmp.path()));
-    let data = synthetic_data(100, 40);
-    let out = tmp.path().join("out");
+    let (_tmp, config, data, out) = setup();
     let dir = ResultsDir::new(&out, config.hash());
     // Another process runs shard 1/2 (its lock) and holds the run lock shared.
     let _shard =
@@ -115,10 +117,7 @@ fn the_same_shard_never_runs_twice_and_force_needs_the_directory_alone() {
 #[test]
 fn a_forced_run_killed_early_leaves_no_stale_tables_and_a_full_disk_keeps_the_old_set() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let config = small(&tiny_config(tmp.path()));
-    let data = synthetic_data(100, 40);
-    let out = tmp.path().join("out");
+    let (_tmp, config, data, out) = setup();
     run(&config, &data, &opts(&out, 1, Shard::ALL)).unwrap();
     let old = read(&out.join("final.csv"));
 
@@ -162,10 +161,7 @@ fn a_forced_run_killed_early_leaves_no_stale_tables_and_a_full_disk_keeps_the_ol
 #[test]
 fn an_interrupted_swap_or_an_edited_table_is_detected() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let config = small(&tiny_config(tmp.path()));
-    let data = synthetic_data(100, 40);
-    let out = tmp.path().join("out");
+    let (_tmp, config, data, out) = setup();
     run(&config, &data, &opts(&out, 1, Shard::ALL)).unwrap();
     let good = read(&out.join("metrics.csv"));
     // As if a merge of other cells had renamed metrics.csv in and died before run.json.
@@ -193,10 +189,7 @@ fn damage(path: &Path, how: usize) {
 #[test]
 fn damaged_cells_are_moved_aside_and_recomputed_to_the_same_bits() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let config = small(&tiny_config(tmp.path()));
-    let data = synthetic_data(100, 40);
-    let out = tmp.path().join("out");
+    let (_tmp, config, data, out) = setup();
     run(&config, &data, &opts(&out, 1, Shard::ALL)).unwrap();
     let tables: Vec<String> =
         ["final.csv", "metrics.csv", "winners.csv"].iter().map(|t| read(&out.join(t))).collect();
