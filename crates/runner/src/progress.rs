@@ -16,7 +16,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::cells::Cell;
 use crate::config::Config;
 
-/// How often a plain log gets a status line, at most.
+/// How often a plain log gets a status line (at the first finished epoch or cell after this long,
+/// and when the last cell finishes).
 const LOG_EVERY: Duration = Duration::from_secs(30);
 /// Lines are kept to this width so that they fit an 80-column terminal.
 pub const WIDTH: usize = 80;
@@ -179,7 +180,8 @@ impl Progress {
                 bar.inc(1);
             }
             bar.set_message(format!("ETA {}", eta.map_or("–".into(), clock)));
-        } else if cell_done && (w.last_log.elapsed() >= LOG_EVERY || w.cells_done == self.cells) {
+        } else if w.last_log.elapsed() >= LOG_EVERY || (cell_done && w.cells_done == self.cells) {
+            // Epochs count too: a paper-size cell runs for hours, and a log must not go silent.
             w.last_log = Instant::now();
             eprintln!(
                 "{}",
