@@ -10,23 +10,7 @@ use handprop_optim::{
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-const LENS: [usize; 3] = [5, 8, 3];
-
-fn params<F: Float>() -> Vec<Vec<F>> {
-    LENS.iter()
-        .enumerate()
-        .map(|(t, &n)| {
-            (0..n).map(|i| F::from_f64_rounded(((i + 2 * t) as f64 * 0.7).cos())).collect()
-        })
-        .collect()
-}
-
-fn grads<F: Float>(step: usize) -> Vec<Vec<F>> {
-    common::grads_at(step, &LENS)
-        .into_iter()
-        .map(|g| g.into_iter().map(F::from_f64_rounded).collect())
-        .collect()
-}
+use common::{grads, params, LENS};
 
 fn step<F: Float>(rule: &Rule<F>, state: &mut RuleState<F>, w: &mut [Vec<F>], g: &mut [Vec<F>]) {
     rule.update(state, w.iter_mut().map(|p| &mut p[..]).zip(g.iter_mut().map(|g| &mut g[..])))

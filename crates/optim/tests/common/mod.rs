@@ -2,7 +2,28 @@
 
 #![allow(dead_code)]
 
-use handprop_optim::RuleConfig;
+use handprop_optim::{Float, RuleConfig};
+
+/// The tensor lengths of the small three-tensor model the rule tests step.
+pub const LENS: [usize; 3] = [5, 8, 3];
+
+/// Deterministic starting parameters of [`LENS`]' tensors.
+pub fn params<F: Float>() -> Vec<Vec<F>> {
+    LENS.iter()
+        .enumerate()
+        .map(|(t, &n)| {
+            (0..n).map(|i| F::from_f64_rounded(((i + 2 * t) as f64 * 0.7).cos())).collect()
+        })
+        .collect()
+}
+
+/// The gradients of step `step` for [`LENS`]' tensors, rounded to `F`.
+pub fn grads<F: Float>(step: usize) -> Vec<Vec<F>> {
+    grads_at(step, &LENS)
+        .into_iter()
+        .map(|g| g.into_iter().map(F::from_f64_rounded).collect())
+        .collect()
+}
 
 /// One config per rule and per branch, with learning rates that make every rule move.
 pub fn all_rule_configs() -> Vec<RuleConfig> {
