@@ -15,6 +15,7 @@
 //! | `timing.csv` | wall seconds per cell and epoch | [`TimingRow`] |
 //! | `winners.csv` | winner per experiment and criterion | [`WinnerRow`] |
 //! | `frequency.csv` | wins per trial, criterion and case | [`FrequencyRow`] |
+//! | `tuning.csv` | a tuning sweep's candidates and choice (sweeps only) | [`TuningRow`] |
 //!
 //! `docs/results.md` documents every column for readers of the CSVs. The format is versioned by
 //! [`RESULTS_VERSION`], which also enters the config hash, so a change of numerics or format never
@@ -29,6 +30,7 @@ mod lock;
 mod num;
 mod run_info;
 mod tables;
+mod tuning;
 mod verify;
 mod winner;
 
@@ -43,6 +45,7 @@ pub use tables::{
     read_columns, read_table, write_table, CaseRow, CasesTable, FinalRow, FrequencyRow, MetricRow,
     Table, TimingRow, TrialRow, WinnerRow, CASE_COLUMNS,
 };
+pub use tuning::{TuningRow, TUNED_CONFIG_FILE};
 pub use verify::{verify_dir, Verified};
 pub use winner::{winner, Criterion, FinalValues};
 
