@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use crate::charts::{
     edge_style, err, log_ticks, rgb, stroke, tick, Chart, DrawResult, Interval, LegendEntry, Panel,
-    Swatch, FONT,
+    Swatch, TuningPanel, FONT,
 };
 
 /// Vertical offset between lines of one profile panel, in units of ρ: lines at the same ρ (often
@@ -227,11 +227,121 @@ pub(crate) fn draw_legend<DB: DrawingBackend>(
                     area.draw(&Circle::new((25, mid), r, edge_style(e.colour))).map_err(err)?;
                 }
             }
+            Swatch::Cross => {
+                let style = rgb(stroke(e.colour)).stroke_width(2);
+                area.draw(&Cross::new((25, mid), sw / 2 + 1, style)).map_err(err)?;
+            }
+            Swatch::Ring => {
+                let style = rgb(stroke(e.colour)).stroke_width(2);
+                area.draw(&Circle::new((25, mid), sw / 2 + 2, style)).map_err(err)?;
+            }
         }
         if e.diverged {
             area.draw(&Cross::new((49, mid), 4, BLACK.stroke_width(2))).map_err(err)?;
         }
         area.draw(&Text::new(e.text.clone(), (text_x, y - 1), font.clone())).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// The ticks of a log η axis over [lo, hi]: the powers of ten inside it when there are at least
+/// two (a tuning grid spans decades, and 1-2-5 ticks crowd a small panel), else [`log_ticks`].
+fn decade_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let decades: Vec<f64> =
+        (lo.log10().ceil() as i32..=hi.log10().floor() as i32).map(|k| 10f64.powi(k)).collect();
+    if decades.len() >= 2 {
+        decades
+    } else {
+        log_ticks(lo, hi)
+    }
+}
+
+/// Tuning curves: a grid of panels, `cols` per row, sharing one log η axis and one score axis.
+/// Per series: its line (broken at NaN scores), a dot per candidate, a × at the bottom edge for
+/// each diverged candidate, a ring at the default η and a filled, black-edged circle at the
+/// selected η.
+pub(crate) fn draw_tuning<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &Chart,
+    panels: &[TuningPanel],
+    cols: usize,
+) -> DrawResult<()> {
+    let cols = cols.max(1);
+    let rows = panels.len().div_ceil(cols).max(1);
+    let series = || panels.iter().flat_map(|p| &p.series);
+    let xs: Vec<f64> = series()
+        .flat_map(|s| s.points.iter().map(|p| p.0).chain(s.diverged.iter().copied()))
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .collect();
+    let x_lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+    let x_hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    // Half a grid step of room on either side (the study's grid: factors 10^0.5 apart).
+    let (x_lo, x_hi) =
+        if x_lo.is_finite() && x_hi.is_finite() { (x_lo / 1.6, x_hi * 1.6) } else { (1e-4, 1.0) };
+    let ys: Vec<f64> =
+        series().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|y| y.is_finite()).collect();
+    let y_lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
+    let y_hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (y_lo, y_hi) = if y_lo.is_finite() && y_hi.is_finite() {
+        // 8 % below leaves room for the diverged markers under the lowest point.
+        let span = (y_hi - y_lo).max(1e-3);
+        (y_lo - 0.08 * span, y_hi + 0.05 * span)
+    } else {
+        (0.0, 1.0)
+    };
+    let bottom = y_lo + 0.03 * (y_hi - y_lo);
+    let areas = area.split_evenly((rows, cols));
+    for (i, (panel, sub)) in panels.iter().zip(&areas).enumerate() {
+        let (row, col) = (i / cols, i % cols);
+        let sub = sub.titled(&panel.title, (FONT, 15).into_font().color(&BLACK)).map_err(err)?;
+        let last_row = row + 1 == rows || i + cols >= panels.len();
+        let mut ch = ChartBuilder::on(&sub)
+            .margin(6)
+            .x_label_area_size(if last_row { 42 } else { 24 })
+            .y_label_area_size(if col == 0 { 66 } else { 44 })
+            .build_cartesian_2d(
+                (x_lo..x_hi).log_scale().with_key_points(decade_ticks(x_lo, x_hi)),
+                y_lo..y_hi,
+            )
+            .map_err(err)?;
+        ch.configure_mesh()
+            .x_desc(if last_row { chart.x_desc.as_str() } else { "" })
+            .y_desc(if col == 0 { chart.y_desc.as_str() } else { "" })
+            .y_labels(5)
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .light_line_style(TRANSPARENT)
+            .draw()
+            .map_err(err)?;
+        for s in &panel.series {
+            let colour = rgb(stroke(s.colour));
+            let style = colour.stroke_width(2);
+            for run in s.points.split(|p| !p.1.is_finite()).filter(|r| !r.is_empty()) {
+                ch.draw_series(LineSeries::new(run.to_vec(), style)).map_err(err)?;
+            }
+            ch.draw_series(
+                s.points
+                    .iter()
+                    .filter(|p| p.1.is_finite())
+                    .map(|&p| Circle::new(p, 3, style.filled())),
+            )
+            .map_err(err)?;
+            ch.draw_series(s.diverged.iter().map(|&x| Cross::new((x, bottom), 6, style)))
+                .map_err(err)?;
+            if let Some(p) = s.default.filter(|p| p.1.is_finite()) {
+                ch.draw_series(std::iter::once(Circle::new(p, 10, style))).map_err(err)?;
+            }
+            if let Some(p) = s.selected.filter(|p| p.1.is_finite()) {
+                ch.draw_series(std::iter::once(
+                    EmptyElement::at(p)
+                        + Circle::new((0, 0), 6, colour.filled())
+                        + Circle::new((0, 0), 6, BLACK.stroke_width(2)),
+                ))
+                .map_err(err)?;
+            }
+        }
     }
     Ok(())
 }

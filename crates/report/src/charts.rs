@@ -44,6 +44,10 @@ pub enum Swatch {
     },
     /// No swatch: a group heading in bold-ish dark text.
     Heading,
+    /// A × (a diverged point drawn as a cross).
+    Cross,
+    /// A hollow circle (a point marked by a ring).
+    Ring,
 }
 
 /// One entry of the legend.
@@ -110,6 +114,31 @@ pub struct Interval {
     pub square: bool,
 }
 
+/// One series of a tuning panel: a score per candidate η of one trial.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TuningSeries {
+    /// The trial's colour (drawn through [`stroke`]).
+    pub colour: Rgb,
+    /// (η, score) per candidate in increasing η; a NaN score (a diverged candidate) breaks the
+    /// line there.
+    pub points: Vec<(f64, f64)>,
+    /// The η of each diverged candidate, marked by a × at the bottom of the panel.
+    pub diverged: Vec<f64>,
+    /// The selected candidate, marked by a filled circle with a black edge.
+    pub selected: Option<(f64, f64)>,
+    /// The default η's candidate (factor 1), marked by a ring.
+    pub default: Option<(f64, f64)>,
+}
+
+/// One panel of a tuning chart: one case, one series per trial.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TuningPanel {
+    /// The panel's caption, e.g. "C3 Dilated ADAM".
+    pub title: String,
+    /// One series per trial.
+    pub series: Vec<TuningSeries>,
+}
+
 /// What is plotted.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plot {
@@ -147,6 +176,14 @@ pub enum Plot {
         panels: Vec<Panel>,
         /// The right end of the τ axis (> 1).
         x_max: f64,
+    },
+    /// Tuning curves as a grid of small multiples, `cols` panels per row, all on one log η axis
+    /// and one linear score axis.
+    Tuning {
+        /// The panels, row by row.
+        panels: Vec<TuningPanel>,
+        /// Panels per row.
+        cols: usize,
     },
 }
 
@@ -236,6 +273,9 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Draw
         }
         Plot::Profile { panels, x_max } => {
             crate::chart_parts::draw_profiles(&plot_area, chart, panels, *x_max)?
+        }
+        Plot::Tuning { panels, cols } => {
+            crate::chart_parts::draw_tuning(&plot_area, chart, panels, *cols)?
         }
     }
     crate::chart_parts::draw_legend(&legend_area, &chart.legend)?;

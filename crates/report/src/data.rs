@@ -251,6 +251,21 @@ pub struct ResultsData {
     pub frequency: Option<HashMap<(u32, Metric, usize), u64>>,
 }
 
+/// Reads `dir/run.json` (if any) and, when it carries a table manifest, checks the tables against
+/// it with `handprop_results::verify_dir`.
+///
+/// A directory merged by results format 2 or later carries run.json with a manifest of its
+/// tables: a set that no longer matches it (a table changed after the merge, a merge interrupted
+/// between two renames) is refused instead of rendered as mixed results. Older directories have no
+/// manifest to check.
+pub(crate) fn verify_manifest(dir: &Path) -> Result<Option<RunInfo>, ReportError> {
+    let run = RunInfo::load(&dir.join("run.json"))?;
+    if run.as_ref().is_some_and(|r| !r.tables.is_empty()) {
+        handprop_results::verify_dir(dir)?;
+    }
+    Ok(run)
+}
+
 /// Parses `#rrggbb` or a matplotlib colour name (the results format's colour table,
 /// `handprop_results::colour`).
 pub fn parse_colour(s: &str) -> Option<Rgb> {
@@ -270,14 +285,7 @@ impl ResultsData {
     /// case or trial, a duplicate cell, a cell whose curve misses epochs, an empty `final.csv`, or
     /// tables that no longer match `run.json`'s manifest.
     pub fn load(dir: &Path) -> Result<ResultsData, ReportError> {
-        // A directory merged by results format 2 or later carries run.json with a manifest of its
-        // tables: refuse a set that no longer matches it (a table changed after the merge, a merge
-        // interrupted between two renames) instead of rendering mixed results. Older directories
-        // have no manifest to check.
-        let run = RunInfo::load(&dir.join("run.json"))?;
-        if run.as_ref().is_some_and(|r| !r.tables.is_empty()) {
-            handprop_results::verify_dir(dir)?;
-        }
+        let run = verify_manifest(dir)?;
         let cases = read_cases(&dir.join("cases.csv"))?;
         let trials = read_trials(dir)?;
         let (mut finals, seen) = read_finals(dir, &trials, &cases)?;

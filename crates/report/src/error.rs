@@ -58,6 +58,17 @@ pub enum ReportError {
     /// names the file).
     #[error("{0}")]
     Results(#[from] handprop_results::ResultsError),
+    /// Two results directories that must describe the same design do not (the baseline of the
+    /// default-η comparison against the tuned run, or the tuning sweep's `tuning.csv` against it).
+    #[error("{path} does not match {other}: {what}")]
+    Mismatch {
+        /// The file that disagrees (in the baseline or the tuning sweep).
+        path: PathBuf,
+        /// The file it is compared with (in the tuned run).
+        other: PathBuf,
+        /// What differs.
+        what: String,
+    },
     /// Drawing a chart failed.
     #[error("chart {path}: {message}")]
     Chart {

@@ -17,7 +17,9 @@
 //!   the exact Wilcoxon signed-rank test against the best case;
 //! - `<out>/time_to_target.csv`, `time_to_target_summary.csv`, `profiles.csv` and a performance
 //!   profile chart per trial and target ([`ttt`]: epochs and seconds to a target, AlgoPerf-style
-//!   ρ(τ)).
+//!   ρ(τ));
+//! - with a baseline ([`ReportOptions::compare`]): the "Default η vs tuned η" section,
+//!   `<out>/comparison.csv` and, given the tuning sweep, `<out>/report/tuning-*` ([`compare`]).
 //!
 //! Winners are recomputed from `final.csv` (lowest cost, highest train/test accuracy; ties to the
 //! lowest case number; diverged cells never win) and checked against `frequency.csv` when present.
@@ -27,6 +29,8 @@ pub mod analysis;
 pub mod answer;
 mod chart_parts;
 pub mod charts;
+pub mod compare;
+mod compare_report;
 mod curves;
 pub mod data;
 pub mod doc;
@@ -42,6 +46,8 @@ mod ttt_report;
 use std::path::{Path, PathBuf};
 
 pub use analysis::TrialAnalysis;
+pub use compare::{CompareOptions, Comparison};
+pub use compare_report::trial_verdict;
 pub use data::{Metric, ResultsData};
 pub use error::ReportError;
 pub use ttt::{Target, TargetError};
@@ -59,11 +65,20 @@ pub struct ReportOptions {
     /// test accuracy ≥ 0.9 and ≥ 0.97; a scaled run: ≥ 90 % of the trial's best mean final test
     /// accuracy, rounded down to 0.01).
     pub targets: Vec<Target>,
+    /// The "Default η vs tuned η" comparison: the report's directory is then the tuned run, and
+    /// this names its baseline (and, optionally, the tuning sweep). `None`: no comparison.
+    pub compare: Option<CompareOptions>,
 }
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions { png: true, experiment_charts: true, max_points: 300, targets: Vec::new() }
+        ReportOptions {
+            png: true,
+            experiment_charts: true,
+            max_points: 300,
+            targets: Vec::new(),
+            compare: None,
+        }
     }
 }
 
@@ -86,14 +101,23 @@ pub struct ReportSummary {
     pub trials: Vec<TrialAnalysis>,
     /// Inconsistencies found that did not stop the report (also listed in it).
     pub warnings: Vec<String>,
+    /// With [`ReportOptions::compare`]: `<out>/comparison.csv`.
+    pub comparison_csv: Option<PathBuf>,
+    /// With [`ReportOptions::compare`]: the default-η vs tuned-η comparison the report shows.
+    pub comparison: Option<Comparison>,
 }
 
 /// Reads `results_dir` and writes the charts, `summary.csv`, `report.md` and `report.html` into it.
+/// With [`ReportOptions::compare`], `results_dir` is the tuned run: the report also gets the
+/// "Default η vs tuned η" section (and its tuning-curve charts when the sweep is given), and
+/// `comparison.csv` is written next to `summary.csv` ([`compare`]).
 ///
 /// # Errors
-/// A missing or malformed input file (the error names the file and line), or a failure to draw or
+/// A missing or malformed input file (the error names the file and line), a baseline or tuning
+/// sweep whose design differs from the run's ([`ReportError::Mismatch`]), or a failure to draw or
 /// write an output file.
 pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummary, ReportError> {
     let data = ResultsData::load(results_dir)?;
-    render::write_report(&data, opts)
+    let comparison = opts.compare.as_ref().map(|c| compare::load(&data, c)).transpose()?;
+    render::write_report(&data, opts, comparison)
 }

@@ -4,6 +4,8 @@
 use crate::analysis::{self, TrialAnalysis, ALPHA};
 use crate::answer::{self, criterion_title, short_group};
 use crate::charts::{self, Chart};
+use crate::compare::{self, Comparison};
+use crate::compare_report;
 use crate::curves::{self, Source};
 use crate::data::{Metric, ResultsData};
 use crate::doc::{self, Block, Inline};
@@ -60,6 +62,7 @@ impl Ctx<'_> {
 pub(crate) fn write_report(
     data: &ResultsData,
     opts: &ReportOptions,
+    comparison: Option<Comparison>,
 ) -> Result<ReportSummary, ReportError> {
     let report_dir = data.dir.join("report");
     std::fs::create_dir_all(&report_dir).map_err(|e| ReportError::io(&report_dir, e))?;
@@ -75,6 +78,7 @@ pub(crate) fn write_report(
     if let Some(e) = &data.config_error {
         warnings.push(format!("config.toml is shown as written but does not parse ({e})"));
     }
+    warnings.extend(comparison.iter().flat_map(|c| c.warnings.iter().cloned()));
 
     let mut ctx =
         Ctx { src: Source { data, max_points: opts.max_points }, opts, files: Vec::new() };
@@ -109,6 +113,10 @@ pub(crate) fn write_report(
         blocks.push(Block::Heading(3, "Warnings".into()));
         blocks.push(Block::List(warnings.iter().map(|w| format!("{w}.")).collect()));
     }
+    if let Some(c) = &comparison {
+        let src = Source { data, max_points: opts.max_points };
+        blocks.extend(compare_report::section(&src, c, &mut |n, ch| ctx.image(n, ch))?);
+    }
     blocks.extend(overview(data));
     for t in &trials {
         let mine: Vec<&TargetResult> =
@@ -142,6 +150,14 @@ pub(crate) fn write_report(
     for (path, text) in time_to_target_csvs.iter().zip(&texts) {
         charts::write_atomic(path, text.as_bytes())?;
     }
+    let comparison_csv = match &comparison {
+        Some(c) => {
+            let path = data.dir.join(compare::COMPARISON_FILE);
+            charts::write_atomic(&path, compare::comparison_csv(data, c)?.as_bytes())?;
+            Some(path)
+        }
+        None => None,
+    };
     let report_md = data.dir.join("report.md");
     charts::write_atomic(&report_md, doc::to_markdown(&blocks).as_bytes())?;
     let report_html = data.dir.join("report.html");
@@ -155,6 +171,8 @@ pub(crate) fn write_report(
         charts: ctx.files,
         trials,
         warnings,
+        comparison_csv,
+        comparison,
     })
 }
 

@@ -8,7 +8,12 @@ use std::path::Path;
 use handprop_report::{generate, ReportError, ReportOptions};
 
 fn quick() -> ReportOptions {
-    ReportOptions { png: false, experiment_charts: false, max_points: 0, targets: Vec::new() }
+    ReportOptions {
+        png: false,
+        experiment_charts: false,
+        max_points: 0,
+        ..ReportOptions::default()
+    }
 }
 
 fn read(p: &Path) -> String {

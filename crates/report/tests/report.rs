@@ -5,7 +5,7 @@ mod common;
 use handprop_report::{generate, Metric, ReportError, ReportOptions};
 
 fn opts() -> ReportOptions {
-    ReportOptions { png: true, experiment_charts: true, max_points: 300, targets: Vec::new() }
+    ReportOptions { png: true, experiment_charts: true, ..ReportOptions::default() }
 }
 
 fn wins_of(t: &handprop_report::TrialAnalysis, m: Metric) -> Vec<(usize, usize)> {
@@ -153,7 +153,12 @@ fn frequency_csv_disagreement_is_reported() {
     .unwrap();
     let s = generate(
         dir.path(),
-        &ReportOptions { png: false, experiment_charts: false, max_points: 0, targets: Vec::new() },
+        &ReportOptions {
+            png: false,
+            experiment_charts: false,
+            max_points: 0,
+            ..ReportOptions::default()
+        },
     )
     .unwrap();
     assert!(s.charts.iter().all(|f| f.extension().unwrap() == "svg"));
@@ -250,12 +255,7 @@ fn runner_layout_without_wall_s_uses_timing_csv() {
     .unwrap();
     let s = generate(
         dir.path(),
-        &ReportOptions {
-            png: false,
-            experiment_charts: false,
-            max_points: 300,
-            targets: Vec::new(),
-        },
+        &ReportOptions { png: false, experiment_charts: false, ..ReportOptions::default() },
     )
     .unwrap();
     let md = std::fs::read_to_string(&s.report_md).unwrap();

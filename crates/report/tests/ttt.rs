@@ -163,6 +163,7 @@ fn csvs_from_a_results_directory() {
         experiment_charts: false,
         max_points: 0,
         targets: vec![Target::new(Metric::TestAcc, 0.9)],
+        compare: None,
     };
     let summary = generate(dir.path(), &opts).unwrap();
     assert!(summary.charts.iter().any(|p| p.ends_with("report/trial1-profile-test_acc-0p9.svg")));

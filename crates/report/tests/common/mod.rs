@@ -50,8 +50,17 @@ pub fn final_values(t: u32, e: u32, c: usize, epochs: u32) -> (f64, f64, f64, bo
     (cost, train, test, diverged, run)
 }
 
+/// A cell's final values as [`final_values`] gives them: (cost, train, test, diverged, epochs_run).
+pub type Finals = (f64, f64, f64, bool, u32);
+
 /// Writes the synthetic results directory into `dir`.
 pub fn write_results(dir: &Path) {
+    write_results_with(dir, |_, _, _, v| v);
+}
+
+/// Writes the synthetic results directory into `dir`, with each cell's final values passed
+/// through `change(trial, experiment, case, values)` (the curves end at the changed values).
+pub fn write_results_with(dir: &Path, change: impl Fn(u32, u32, usize, Finals) -> Finals) {
     std::fs::create_dir_all(dir).unwrap();
     let mut cases = String::from("case,label,colour,gradient,routing,rule,d\n");
     for (c, col) in COLOURS.iter().enumerate() {
@@ -76,7 +85,7 @@ pub fn write_results(dir: &Path) {
     for (t, n, ep) in TRIALS {
         for e in 0..n {
             for c in 0..17 {
-                let (cost, train, test, div, run) = final_values(t, e, c, ep);
+                let (cost, train, test, div, run) = change(t, e, c, final_values(t, e, c, ep));
                 writeln!(
                     fin,
                     "{t},{e},{c},Case number {c},{run},{},{cost},{train},{test},0.5",
