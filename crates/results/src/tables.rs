@@ -193,7 +193,8 @@ pub struct CaseRow {
 }
 
 /// The columns `cases.csv` always starts with, then `routing_*`, `noise`, `noise_*`, then
-/// `eta_params` and one column per rule hyperparameter (sorted), empty where a case has none.
+/// `eta_params`, for tuned configs `eta_trialN` (the case's own η in trial N), and one column per
+/// rule hyperparameter (sorted), empty where a case has none.
 pub const CASE_COLUMNS: [&str; 7] =
     ["case", "label", "group", "gradient", "colour", "routing", "rule"];
 
@@ -223,7 +224,8 @@ impl CasesTable {
     }
 
     /// The header: [`CASE_COLUMNS`], then the union of parameter columns in a stable order
-    /// (`routing_*`, `noise*`, `eta_params`, then the rest alphabetically).
+    /// (`routing_*`, `noise*`, `eta_params`, `eta_trial1`, `eta_trial2`, …, then the rest
+    /// alphabetically).
     pub fn columns(&self) -> Vec<String> {
         let extra: BTreeSet<&str> = self
             .rows
@@ -238,12 +240,16 @@ impl CasesTable {
                 1
             } else if k == "eta_params" {
                 2
-            } else {
+            } else if k.starts_with("eta_trial") {
                 3
+            } else {
+                4
             }
         };
+        // `eta_trialN` (a tuned case's η per trial) in trial order, not text order.
+        let trial_no = |k: &str| k.strip_prefix("eta_trial").and_then(|n| n.parse::<usize>().ok());
         let mut extra: Vec<&str> = extra.into_iter().collect();
-        extra.sort_by_key(|k| (rank(k), *k));
+        extra.sort_by_key(|k| (rank(k), trial_no(k), *k));
         CASE_COLUMNS.iter().copied().chain(extra).map(String::from).collect()
     }
 

@@ -77,12 +77,28 @@ pub struct CaseSpec {
     /// registry; without it the study's `gradient_noise`, e.g. `{ form = "scalar" }`).
     #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "noise_out")]
     pub noise: Option<Table>,
+    /// The case's own η per trial, replacing the trials' η for this case only (one value per
+    /// trial, in trial order). Tuned configs (`tuned.toml`) carry each case's chosen η here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<Vec<f64>>,
     /// The registry `update` and `noise` resolve against.
     #[serde(skip)]
     pub(crate) registry: CaseRegistry,
 }
 
 impl CaseSpec {
+    /// The η this case sees in trial `index` (from 0): its own `eta[index]` when it has one,
+    /// else the trial's.
+    pub fn eta(&self, index: usize, trial: &TrialConfig) -> f64 {
+        self.eta.as_ref().and_then(|e| e.get(index).copied()).unwrap_or(trial.learning_rate)
+    }
+
+    /// Whether the case's rule changes with η: false when every value is fixed (an
+    /// explicit `learning_rate` and no `"eta"`), so tuning η cannot change its results.
+    pub fn uses_eta(&self) -> bool {
+        self.rule_identity(1.0) != self.rule_identity(0.5)
+    }
+
     /// The update table for a trial with learning rate `eta`: `"eta"` values and a missing
     /// `learning_rate` are filled in with `eta`.
     pub fn update_table(&self, eta: f64) -> Table {
@@ -247,7 +263,12 @@ impl CaseSpec {
         // Resolve at two different η to tell the η-valued hyperparameters from fixed ones (at
         // half the first trial's η, which keeps η-valued ones such as the study's momentum = η
         // in range).
-        let eta = trials.first().map_or(1.0, |t| t.learning_rate);
+        if let Some(etas) = &self.eta {
+            for (t, eta) in etas.iter().enumerate() {
+                out.push((format!("eta_trial{}", t + 1), handprop_results::fmt_f64(*eta)));
+            }
+        }
+        let eta = trials.first().map_or(1.0, |t| self.eta(0, t));
         if let (Ok(a), Ok(b)) =
             (self.rule_hyperparameters(eta), self.rule_hyperparameters(eta * 0.5))
         {

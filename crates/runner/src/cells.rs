@@ -74,6 +74,8 @@ pub enum Purpose {
     Init = 1,
     /// A case's gradient-noise draws.
     Noise = 2,
+    /// The shift of a tuning sweep's quasirandom candidates (one per config).
+    Tuning = 3,
 }
 
 /// The ChaCha8 stream id of `(trial, experiment, case, purpose)`:

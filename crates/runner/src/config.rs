@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use crate::case::{CaseRegistry, CaseSpec};
+pub use crate::tune::TuningConfig;
 
 /// An error in a config file: names the file, the place and the problem.
 #[derive(Debug, thiserror::Error)]
@@ -67,9 +68,32 @@ pub struct DataConfig {
     /// Train on only the first N training images of the split.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_subset: Option<usize>,
-    /// Test on only the first N test images.
+    /// Test on only the first N test images (of the evaluation set, see `evaluate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_subset: Option<usize>,
+    /// The set the `test_acc` columns measure: `test` (the study, the default; not written out,
+    /// so configs and hashes of the study are unchanged) or `validation` (the split's 5,000
+    /// held-out training-file images; tuning sweeps score on it so that the test set never
+    /// influences a choice).
+    #[serde(default, skip_serializing_if = "Evaluate::is_test")]
+    pub evaluate: Evaluate,
+}
+
+/// Which held-out images a run evaluates on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Evaluate {
+    /// The test files (10,000 images).
+    #[default]
+    Test,
+    /// The split's validation images (TF1's split: training-file images 0–4,999).
+    Validation,
+}
+
+impl Evaluate {
+    fn is_test(&self) -> bool {
+        *self == Evaluate::Test
+    }
 }
 
 fn is_mnist(d: &DatasetKind) -> bool {
@@ -127,6 +151,39 @@ pub struct TrialConfig {
     pub hidden: usize,
     /// Seeded experiments (the study: 10).
     pub experiments: usize,
+    /// The trial number its random streams use (default: its own). Tuning sweeps set it to the
+    /// base trial, so that every candidate η of a trial starts from the same weights and draws
+    /// the same noise (common random numbers: candidates differ only by η).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed_trial: Option<usize>,
+    /// Added to the experiment number in its random streams (default 0). Tuning sweeps use
+    /// [`TUNING_EXPERIMENT_OFFSET`], above every experiment a config may have, so tuning seeds
+    /// never coincide with an experiment's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed_experiment_offset: Option<usize>,
+}
+
+/// The experiment offset of tuning streams: 2²³, above [`limits::EXPERIMENTS`] and inside the
+/// stream id's 24 experiment bits.
+pub const TUNING_EXPERIMENT_OFFSET: usize = 1 << 23;
+
+impl TrialConfig {
+    /// A trial of η, H and experiments with its own random streams.
+    pub fn new(learning_rate: f64, hidden: usize, experiments: usize) -> Self {
+        TrialConfig {
+            learning_rate,
+            hidden,
+            experiments,
+            seed_trial: None,
+            seed_experiment_offset: None,
+        }
+    }
+
+    /// The (trial, experiment) numbers the random streams of experiment `experiment` of trial
+    /// number `trial` (from 1) use.
+    pub fn stream_numbers(&self, trial: usize, experiment: usize) -> (usize, usize) {
+        (self.seed_trial.unwrap_or(trial), experiment + self.seed_experiment_offset.unwrap_or(0))
+    }
 }
 
 /// The file as written: like [`Config`] plus a case table reference and a case subset.
@@ -142,6 +199,8 @@ struct ConfigFile {
     data: DataConfig,
     training: TrainingConfig,
     trials: Vec<TrialConfig>,
+    #[serde(default)]
+    tuning: Option<TuningConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -164,6 +223,10 @@ pub struct Config {
     pub trials: Vec<TrialConfig>,
     /// The cases, numbered from 0.
     pub cases: Vec<CaseSpec>,
+    /// How `handprop tune` searches each case's η (see [`crate::tune`]); not part of the hash,
+    /// since it never changes this config's own cells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<TuningConfig>,
     /// The registry the cases resolve against (not serialised; see [`CaseRegistry`]).
     #[serde(skip)]
     registry: CaseRegistry,
@@ -255,6 +318,7 @@ impl Config {
             training: file.training,
             trials: file.trials,
             cases,
+            tuning: file.tuning,
             registry: CaseRegistry::default(),
         };
         config.set_registry(registry);
@@ -372,6 +436,25 @@ impl Config {
             {
                 return Err(e);
             }
+            if let Some(st) = trial.seed_trial {
+                if st == 0 || st > limits::TRIALS {
+                    return Err(bad(
+                        key("seed_trial"),
+                        format!("{st} is not a trial number between 1 and {}", limits::TRIALS),
+                    ));
+                }
+            }
+            if let Some(offset) = trial.seed_experiment_offset {
+                if offset.saturating_add(trial.experiments) > 1 << 24 {
+                    return Err(bad(
+                        key("seed_experiment_offset"),
+                        format!(
+                            "{offset} + {} experiments is above the stream id's limit of 2^24",
+                            trial.experiments
+                        ),
+                    ));
+                }
+            }
             let bytes = cell_bytes(INPUT, trial.hidden, t.hidden_layers, t.batch);
             if bytes > limits::CELL_BYTES {
                 return Err(bad(
@@ -390,9 +473,24 @@ impl Config {
             for (c, case) in self.cases.iter().enumerate() {
                 let ckey = |k: &str| format!("case {c} ({:?}).{k}", case.label);
                 crate::colour::to_hex(&case.colour).map_err(|m| bad(ckey("colour"), m))?;
+                if let Some(etas) = &case.eta {
+                    if etas.len() != self.trials.len() {
+                        return Err(bad(
+                            ckey("eta"),
+                            format!(
+                                "{} values for {} trials (one η per trial)",
+                                etas.len(),
+                                self.trials.len()
+                            ),
+                        ));
+                    }
+                    if let Some(v) = etas.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+                        return Err(bad(ckey("eta"), format!("{v} is not a positive finite η")));
+                    }
+                }
                 let registry = case.registry();
                 registry
-                    .build_rule(&case.update_table(trial.learning_rate))
+                    .build_rule(&case.update_table(case.eta(i, trial)))
                     .map_err(|e| bad(ckey("update"), e.to_string()))?;
                 if let Some(noise) = &case.noise {
                     registry
@@ -403,6 +501,9 @@ impl Config {
                     .validate(&self.widths(trial))
                     .map_err(|e| bad(ckey("routing"), format!("{e} (trial {})", i + 1)))?;
             }
+        }
+        if let Some(tuning) = &self.tuning {
+            tuning.validate().map_err(|(k, m)| bad(format!("tuning.{k}"), m))?;
         }
         let experiments: usize = self.trials.iter().map(|t| t.experiments).sum();
         if experiments.saturating_mul(self.cases.len()) > limits::CELLS {
@@ -444,8 +545,12 @@ impl Config {
             parts.push((format!("trials[{}]", i + 1), json(t)));
         }
         for (c, case) in self.cases.iter().enumerate() {
-            let rules: Vec<String> =
-                self.trials.iter().map(|t| case.rule_identity(t.learning_rate)).collect();
+            let rules: Vec<String> = self
+                .trials
+                .iter()
+                .enumerate()
+                .map(|(i, t)| case.rule_identity(case.eta(i, t)))
+                .collect();
             let what = (case.gradient, case.routing, rules, case.noise_identity());
             parts.push((format!("case {c}"), json(&what)));
         }

@@ -7,6 +7,7 @@
 //!   type.
 //! * [`run`](mod@run): parallel, resumable, sharded execution with progress.
 //! * [`output`]: atomic cell files, merged tables, winners and win frequencies.
+//! * [`tune`]: tuning each case's η on the validation split (`handprop tune`).
 
 mod case;
 pub mod cells;
@@ -16,6 +17,7 @@ pub mod output;
 pub mod progress;
 pub mod run;
 pub mod train;
+pub mod tune;
 
 pub use cells::{Cell, Shard};
 pub use config::{Config, ConfigError};

@@ -428,7 +428,17 @@ pub fn load_data(
     handprop_mnist::ensure_dataset(kind, dir, mirrors, &options)
         .with_context(|| format!("cannot get {kind} into {}", dir.display()))?;
     let mnist = handprop_mnist::load_dataset(kind, dir, config.data.split)?;
-    let (mut train, mut test) = (mnist.train, mnist.test);
+    let mut train = mnist.train;
+    let mut test = match config.data.evaluate {
+        crate::config::Evaluate::Test => mnist.test,
+        crate::config::Evaluate::Validation => mnist.validation.ok_or_else(|| {
+            anyhow::anyhow!(
+                "data.evaluate = \"validation\", but the {} split has no validation images \
+                 (use split = \"tf1\")",
+                config.data.split
+            )
+        })?,
+    };
     if let Some(n) = config.data.train_subset {
         anyhow::ensure!(
             n <= train.len,
@@ -441,8 +451,13 @@ pub fn load_data(
     if let Some(n) = config.data.test_subset {
         anyhow::ensure!(
             n <= test.len,
-            "data.test_subset = {n}, but there are only {} test images",
-            test.len
+            "data.test_subset = {n}, but there are only {} {} images",
+            test.len,
+            if config.data.evaluate == crate::config::Evaluate::Test {
+                "test"
+            } else {
+                "validation"
+            }
         );
         test.truncate(n);
     }

@@ -81,10 +81,11 @@ impl CaseTrainer {
     /// A cell outside the config, or a case the registry cannot build.
     pub fn new(config: &Config, cell: Cell, registry: &Registry<f32>) -> Result<Self, CellError> {
         let mut trainer = Self::untrained(config, cell, registry)?;
-        trainer.mlp.init_normal(&mut stream_rng(
-            config.training.seed,
-            stream_id(cell.trial, cell.experiment, 0, Purpose::Init),
-        ));
+        let trial = &config.trials[cell.trial - 1];
+        let (t, e) = trial.stream_numbers(cell.trial, cell.experiment);
+        trainer
+            .mlp
+            .init_normal(&mut stream_rng(config.training.seed, stream_id(t, e, 0, Purpose::Init)));
         Ok(trainer)
     }
 
@@ -126,12 +127,11 @@ impl CaseTrainer {
             case.routing,
         )
         .map_err(|e| fail(e.to_string()))?;
-        let noise_rng = stream_rng(
-            config.training.seed,
-            stream_id(cell.trial, cell.experiment, cell.case, Purpose::Noise),
-        );
+        let (t, e) = trial.stream_numbers(cell.trial, cell.experiment);
+        let noise_rng =
+            stream_rng(config.training.seed, stream_id(t, e, cell.case, Purpose::Noise));
         let rule = case
-            .build(registry, trial.learning_rate, noise_rng)
+            .build(registry, case.eta(cell.trial - 1, trial), noise_rng)
             .map_err(|e| fail(format!("case {}: {e}", cell.case)))?;
         let lens: Vec<usize> = mlp.weights().iter().map(|w| w.as_slice().len()).collect();
         let state = rule.init(&lens);
