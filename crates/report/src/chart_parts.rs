@@ -282,14 +282,15 @@ pub(crate) fn draw_tuning<DB: DrawingBackend>(
         series().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|y| y.is_finite()).collect();
     let y_lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
     let y_hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let (y_lo, y_hi) = if y_lo.is_finite() && y_hi.is_finite() {
-        // 8 % below leaves room for the diverged markers under the lowest point.
+    // Below the lowest point, one row per series for its diverged markers (6 % of the span
+    // each), so two trials that diverge at the same η do not hide each other's ×.
+    let n_series = panels.iter().map(|p| p.series.len()).max().unwrap_or(0);
+    let (y_lo, y_hi, step) = if y_lo.is_finite() && y_hi.is_finite() {
         let span = (y_hi - y_lo).max(1e-3);
-        (y_lo - 0.08 * span, y_hi + 0.05 * span)
+        (y_lo - 0.06 * span * (n_series as f64 + 0.5), y_hi + 0.05 * span, 0.06 * span)
     } else {
-        (0.0, 1.0)
+        (0.0, 1.0, 0.06)
     };
-    let bottom = y_lo + 0.03 * (y_hi - y_lo);
     let areas = area.split_evenly((rows, cols));
     for (i, (panel, sub)) in panels.iter().zip(&areas).enumerate() {
         let (row, col) = (i / cols, i % cols);
@@ -297,7 +298,8 @@ pub(crate) fn draw_tuning<DB: DrawingBackend>(
         let last_row = row + 1 == rows || i + cols >= panels.len();
         let mut ch = ChartBuilder::on(&sub)
             .margin(6)
-            .x_label_area_size(if last_row { 42 } else { 24 })
+            // The same size everywhere, so the panels of a row share their y extent.
+            .x_label_area_size(42)
             .y_label_area_size(if col == 0 { 66 } else { 44 })
             .build_cartesian_2d(
                 (x_lo..x_hi).log_scale().with_key_points(decade_ticks(x_lo, x_hi)),
@@ -315,7 +317,8 @@ pub(crate) fn draw_tuning<DB: DrawingBackend>(
             .light_line_style(TRANSPARENT)
             .draw()
             .map_err(err)?;
-        for s in &panel.series {
+        for (k, s) in panel.series.iter().enumerate() {
+            let bottom = y_lo + step * (k as f64 + 0.6);
             let colour = rgb(stroke(s.colour));
             let style = colour.stroke_width(2);
             for run in s.points.split(|p| !p.1.is_finite()).filter(|r| !r.is_empty()) {
@@ -328,7 +331,7 @@ pub(crate) fn draw_tuning<DB: DrawingBackend>(
                     .map(|&p| Circle::new(p, 3, style.filled())),
             )
             .map_err(err)?;
-            ch.draw_series(s.diverged.iter().map(|&x| Cross::new((x, bottom), 6, style)))
+            ch.draw_series(s.diverged.iter().map(|&x| Cross::new((x, bottom), 5, style)))
                 .map_err(err)?;
             if let Some(p) = s.default.filter(|p| p.1.is_finite()) {
                 ch.draw_series(std::iter::once(Circle::new(p, 10, style))).map_err(err)?;

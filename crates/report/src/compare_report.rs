@@ -112,7 +112,10 @@ fn trial_tables(src: &Source, t: &TrialComparison, with_eta: bool) -> Vec<Block>
             if with_eta {
                 let p = |v: Option<f64>| v.map_or("–".into(), param);
                 r.extend([p(k.default_eta), p(k.tuned_eta)]);
-                r.push(k.tuned_factor().map_or("–".into(), |f| format!("× {}", num(f))));
+                r.push(
+                    k.tuned_factor()
+                        .map_or("–".into(), |f| format!("× {}", crate::charts::tick(f))),
+                );
             }
             for m in 0..3 {
                 r.push(k.default_wins[m].to_string());

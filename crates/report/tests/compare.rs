@@ -32,7 +32,8 @@ fn write_tuned(dir: &Path) {
     });
 }
 
-/// The candidates of (trial, case): factor 0.1, 1, 10; score 0.6 + c/100 + k/20 for candidate k.
+/// The candidates of (trial, case): factor 0.1, 1, 10; score 0.65 + c/100 + k/20 − trial/20 for
+/// candidate k.
 /// Candidate 2 diverges for every case divisible by 3; in trial 2 every candidate of C4 diverges
 /// (no selection: C4 keeps its default η). The best non-diverged candidate is selected.
 fn tuning_rows(labels: impl Fn(usize) -> String) -> Vec<TuningRow> {
@@ -47,7 +48,7 @@ fn tuning_rows(labels: impl Fn(usize) -> String) -> Vec<TuningRow> {
                     let val = if diverged {
                         f64::NAN
                     } else {
-                        0.6 + case as f64 / 100.0 + k as f64 / 20.0
+                        0.65 + case as f64 / 100.0 + k as f64 / 20.0 - trial as f64 / 20.0
                     };
                     TuningRow {
                         trial,
