@@ -10,6 +10,7 @@ mod download;
 mod report;
 mod slurm;
 mod trials;
+mod tune;
 
 use std::path::PathBuf;
 
@@ -34,6 +35,8 @@ enum Task {
     Download(download::Args),
     /// Run the study (the main job): trials × experiments × cases, then the report.
     Trials(trials::Args),
+    /// Tune every case's η on the validation split, then compare default and tuned η.
+    Tune(tune::Args),
     /// Run the benchmarks (GEMM, training step, optimizer updates) in release mode.
     Bench(bench::Args),
     /// Time handprop, PyTorch and TensorFlow on the study's network, interleaved.
@@ -49,6 +52,7 @@ fn main() {
     let result = match cli.task {
         Task::Download(args) => download::run(args),
         Task::Trials(args) => trials::run(args),
+        Task::Tune(args) => tune::run(args),
         Task::Bench(args) => bench::run(args),
         Task::Compare(args) => compare::run(args),
         Task::Report(args) => report::run(args),

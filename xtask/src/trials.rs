@@ -80,31 +80,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let out = crate::project_root().join(String::from_utf8_lossy(&checked.stdout).trim());
 
-    let mut cmd = command(&bins.handprop);
-    cmd.arg("run").arg("--config").arg(&config).arg("--out").arg(&out);
-    if let Some(d) = &data_dir {
-        cmd.arg("--data-dir").arg(d);
-    }
-    if let Some(t) = args.threads {
-        cmd.arg("--threads").arg(t.to_string());
-    }
+    let runner = Runner {
+        bin: &bins.handprop,
+        data_dir: data_dir.as_deref(),
+        threads: args.threads,
+        force: args.force,
+        mirrors: &mirrors,
+    };
+    let mut cmd = runner.command("run", &config, &out);
     if let Some(s) = &args.shard {
         cmd.arg("--shard").arg(s);
     }
-    if args.force {
-        cmd.arg("--force");
-    }
-    for m in &mirrors {
-        cmd.arg("--mirror").arg(m);
-    }
-    let status = run_tied(&mut cmd)?;
-    match status.code() {
-        Some(0) => {}
-        Some(2) => anyhow::bail!("nothing was run (see the error above)"),
-        _ => anyhow::bail!(
-            "the run stopped ({status}); finished cells are kept: re-run the same command to resume"
-        ),
-    }
+    runner.run(&mut cmd)?;
     if args.no_report {
         return Ok(());
     }
@@ -117,6 +104,60 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// How to call `handprop run` / `handprop tune`: the options every call of one task shares.
+pub struct Runner<'a> {
+    /// The `handprop` binary.
+    pub bin: &'a std::path::Path,
+    /// `--data-dir`.
+    pub data_dir: Option<&'a std::path::Path>,
+    /// `--threads`.
+    pub threads: Option<u16>,
+    /// `--force`.
+    pub force: bool,
+    /// `--mirror`s.
+    pub mirrors: &'a [std::ffi::OsString],
+}
+
+impl Runner<'_> {
+    /// `handprop SUB --config CONFIG --out OUT` with the shared options.
+    pub fn command(
+        &self,
+        sub: &str,
+        config: &std::path::Path,
+        out: &std::path::Path,
+    ) -> std::process::Command {
+        let mut cmd = command(self.bin);
+        cmd.arg(sub).arg("--config").arg(config).arg("--out").arg(out);
+        if let Some(d) = self.data_dir {
+            cmd.arg("--data-dir").arg(d);
+        }
+        if let Some(t) = self.threads {
+            cmd.arg("--threads").arg(t.to_string());
+        }
+        if self.force {
+            cmd.arg("--force");
+        }
+        for m in self.mirrors {
+            cmd.arg("--mirror").arg(m);
+        }
+        cmd
+    }
+
+    /// Runs `cmd`; a usage error (exit 2) says nothing ran, any other failure that a re-run
+    /// resumes.
+    pub fn run(&self, cmd: &mut std::process::Command) -> anyhow::Result<()> {
+        let status = run_tied(cmd)?;
+        match status.code() {
+            Some(0) => Ok(()),
+            Some(2) => anyhow::bail!("nothing was run (see the error above)"),
+            _ => anyhow::bail!(
+                "the run stopped ({status}); finished cells are kept: re-run the same command to \
+                 resume"
+            ),
+        }
+    }
 }
 
 /// `--example NAME`: builds `handprop-NAME` of the package `handprop-example-NAME` and runs its
