@@ -100,10 +100,10 @@ impl WinnerChange {
 pub struct CaseComparison {
     /// Case number.
     pub case: usize,
-    /// The default η (from `tuning.csv`: the factor-1 candidate's η, else η / factor of any
-    /// candidate, else the trial's η); `None` without `--tuning`.
+    /// The η the default run used for the case in this trial ([`run_eta`] on DEFAULT); `None`
+    /// for a case whose rule does not take η.
     pub default_eta: Option<f64>,
-    /// The tuned η: the selected candidate's, else the default η; `None` without `--tuning`.
+    /// The η the tuned run used ([`run_eta`] on TUNED).
     pub tuned_eta: Option<f64>,
     /// Final test accuracy, mean ± 95 % CI over the usable cells, default run.
     pub default_test: MeanCi,
@@ -218,6 +218,21 @@ pub fn etas(rows: &[TuningRow], trial: u32, case: usize, trial_eta: f64) -> (f64
         .unwrap_or(trial_eta);
     let tuned = mine.iter().find(|r| r.selected == 1).map_or(default, |r| r.learning_rate);
     (default, tuned)
+}
+
+/// The η a run used for `case` in `trial`, from its `cases.csv` (`docs/results.md`): the case's
+/// `eta_trialN` column (a tuned config's own η per trial) when set; else the trial's η from
+/// `trials.csv` when the case lists hyperparameters in `eta_params`, or when the table has no
+/// `eta_params` column at all (an older runner); else `None` (the rule does not take η).
+pub fn run_eta(data: &ResultsData, trial: u32, case: usize) -> Option<f64> {
+    let info = data.cases.get(&case)?;
+    let param = |name: &str| info.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if let Some(v) = param(&format!("eta_trial{trial}")).and_then(|v| v.parse::<f64>().ok()) {
+        return Some(v);
+    }
+    let has_column = data.cases.values().any(|c| c.params.iter().any(|(k, _)| k == "eta_params"));
+    let takes_eta = param("eta_params").is_some_and(|v| !v.is_empty());
+    (takes_eta || !has_column).then(|| data.trials.get(&trial).map(|t| t.learning_rate)).flatten()
 }
 
 fn mismatch(path: PathBuf, other: PathBuf, what: String) -> ReportError {
@@ -420,13 +435,27 @@ pub fn compare(baseline: &ResultsData, tuned: &ResultsData, tuning: Vec<TuningRo
             .iter()
             .enumerate()
             .map(|(i, &c)| {
-                let eta =
-                    (!tuning.is_empty()).then(|| etas(&tuning, info.trial, c, info.learning_rate));
+                let (default_eta, tuned_eta) =
+                    (run_eta(baseline, info.trial, c), run_eta(tuned, info.trial, c));
+                let swept = tuning.iter().any(|r| r.trial == info.trial as usize && r.case == c);
+                if let (true, Some(used)) = (swept, tuned_eta) {
+                    // The sweep's choice must be what the tuned run ran (compared as f32: cases.csv
+                    // writes η in its shortest f32 form).
+                    let (_, chosen) = etas(&tuning, info.trial, c, info.learning_rate);
+                    if chosen as f32 != used as f32 {
+                        warnings.push(format!(
+                            "trial {}, C{c}: the tuned run used η = {} but tuning.csv chose {}",
+                            info.trial,
+                            crate::fmt::param(used),
+                            crate::fmt::param(chosen)
+                        ));
+                    }
+                }
                 let cost = Metric::Cost.index();
                 CaseComparison {
                     case: c,
-                    default_eta: eta.map(|e| e.0),
-                    tuned_eta: eta.map(|e| e.1),
+                    default_eta,
+                    tuned_eta,
                     default_test: d.metrics[test].cases[i].ci,
                     tuned_test: t.metrics[test].cases[i].ci,
                     default_cost: d.metrics[cost].cases[i].ci,

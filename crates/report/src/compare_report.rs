@@ -86,9 +86,9 @@ fn ci_text(ci: &MeanCi) -> String {
     }
 }
 
-/// The tables of one trial: win frequencies (with the η columns when known), then final test
-/// accuracy, cost and rank, default beside tuned; cases grouped, hand-made first.
-fn trial_tables(src: &Source, t: &TrialComparison, with_eta: bool) -> Vec<Block> {
+/// The tables of one trial: η and win frequencies, then final test accuracy, cost and rank,
+/// default beside tuned; cases grouped, hand-made first.
+fn trial_tables(src: &Source, t: &TrialComparison) -> Vec<Block> {
     let tr = t.trial();
     let mut order: Vec<usize> = (0..t.cases.len()).collect();
     order.sort_by_key(|&i| (src.group(t.cases[i].case), t.cases[i].case));
@@ -97,9 +97,7 @@ fn trial_tables(src: &Source, t: &TrialComparison, with_eta: bool) -> Vec<Block>
     };
     let mut b = vec![Block::Heading(3, format!("Trial {tr}: default η → tuned η"))];
     let mut header: Vec<String> = ["case", "group", "label"].map(String::from).to_vec();
-    if with_eta {
-        header.extend(["default η", "tuned η", "factor"].map(String::from));
-    }
+    header.extend(["default η", "tuned η", "factor"].map(String::from));
     for m in Metric::ALL {
         header.push(format!("{}: default", criterion_title(m)));
         header.push("tuned".into());
@@ -109,14 +107,11 @@ fn trial_tables(src: &Source, t: &TrialComparison, with_eta: bool) -> Vec<Block>
         .map(|&i| {
             let k = &t.cases[i];
             let mut r = name(k.case);
-            if with_eta {
-                let p = |v: Option<f64>| v.map_or("–".into(), param);
-                r.extend([p(k.default_eta), p(k.tuned_eta)]);
-                r.push(
-                    k.tuned_factor()
-                        .map_or("–".into(), |f| format!("× {}", crate::charts::tick(f))),
-                );
-            }
+            let p = |v: Option<f64>| v.map_or("–".into(), param);
+            r.extend([p(k.default_eta), p(k.tuned_eta)]);
+            r.push(
+                k.tuned_factor().map_or("–".into(), |f| format!("× {}", crate::charts::tick(f))),
+            );
             for m in 0..3 {
                 r.push(k.default_wins[m].to_string());
                 r.push(k.tuned_wins[m].to_string());
@@ -267,7 +262,7 @@ pub(crate) fn section(
     image: &mut dyn FnMut(&str, &Chart) -> Result<Block, ReportError>,
 ) -> Result<Vec<Block>, ReportError> {
     let data = src.data;
-    let with_eta = !c.tuning.is_empty();
+    let swept = !c.tuning.is_empty();
     let mut b = vec![Block::Heading(2, "Default η vs tuned η".into())];
     b.push(Block::Para(format!(
         "This run trained every case at the η its tuning sweep chose on the validation split{}; the baseline {} ran the same trials, experiments and seeds at the default η, so each (trial, experiment) starts from the same initial weights in both runs: a paired comparison. A criterion's winner is the case with the most wins (ties to the lowest case number); a case's rank is its place by mean final test accuracy (1 = highest, ties share the average place, a case with no usable cell last), and the change is default rank − tuned rank (↑ moved up, ↓ moved down). comparison.csv holds every number below.",
@@ -280,9 +275,9 @@ pub(crate) fn section(
         b.push(Block::List(c.warnings.iter().map(|w| format!("Warning: {w}.")).collect()));
     }
     for t in &c.trials {
-        b.extend(trial_tables(src, t, with_eta));
+        b.extend(trial_tables(src, t));
     }
-    if with_eta {
+    if swept {
         b.push(Block::Heading(3, "Tuning curves".into()));
         b.push(Block::Para(format!(
             "Per case, the sweep's {} (mean over its tuning experiments) at every candidate η, one line per trial, on a log η axis shared by all panels; the filled circle marks the selected η (the one the tuned run used), the ring the default η; a × at the bottom of a panel marks a candidate that diverged in at least one tuning experiment (never selected). A (trial, case) without a selected candidate kept its default η.",

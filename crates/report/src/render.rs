@@ -78,7 +78,6 @@ pub(crate) fn write_report(
     if let Some(e) = &data.config_error {
         warnings.push(format!("config.toml is shown as written but does not parse ({e})"));
     }
-    warnings.extend(comparison.iter().flat_map(|c| c.warnings.iter().cloned()));
 
     let mut ctx =
         Ctx { src: Source { data, max_points: opts.max_points }, opts, files: Vec::new() };
@@ -114,6 +113,8 @@ pub(crate) fn write_report(
         blocks.push(Block::List(warnings.iter().map(|w| format!("{w}.")).collect()));
     }
     if let Some(c) = &comparison {
+        // Listed in the comparison's own section (and returned to the caller), not twice.
+        warnings.extend(c.warnings.iter().cloned());
         let src = Source { data, max_points: opts.max_points };
         blocks.extend(compare_report::section(&src, c, &mut |n, ch| ctx.image(n, ch))?);
     }

@@ -79,6 +79,30 @@ fn tuning_rows(labels: impl Fn(usize) -> String) -> Vec<TuningRow> {
     rows
 }
 
+/// Adds the η columns the runner writes to `cases.csv` (`docs/results.md`): `eta_params` (every
+/// case takes η as its `learning_rate`) and, when `rows` is given (a tuned run), `eta_trial1`,
+/// `eta_trial2` with each (trial, case)'s selected η (empty without a selection: the trial's η).
+fn add_eta_columns(dir: &Path, rows: Option<&[TuningRow]>) {
+    let path = dir.join("cases.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 {
+            out.push_str(&format!("{line},eta_params,eta_trial1,eta_trial2\n"));
+            continue;
+        }
+        let case: usize = line.split(',').next().unwrap().parse().unwrap();
+        let eta = |trial: usize| {
+            rows.into_iter()
+                .flatten()
+                .find(|r| r.trial == trial && r.case == case && r.selected == 1)
+                .map_or(String::new(), |r| r.learning_rate.to_string())
+        };
+        out.push_str(&format!("{line},learning_rate,{},{}\n", eta(1), eta(2)));
+    }
+    std::fs::write(path, out).unwrap();
+}
+
 fn write_tuning(dir: &Path, rows: &[TuningRow]) {
     common::write_results(dir);
     std::fs::write(dir.join(TuningRow::FILE), write_table(rows)).unwrap();
@@ -95,9 +119,12 @@ fn dirs() -> Dirs {
     let tmp = tempfile::tempdir().unwrap();
     let (default, tuned, tuning) =
         (tmp.path().join("quick"), tmp.path().join("quick-tuned"), tmp.path().join("quick-tuning"));
+    let rows = tuning_rows(|c| format!("Case number {c}"));
     common::write_results(&default);
+    add_eta_columns(&default, None);
     write_tuned(&tuned);
-    write_tuning(&tuning, &tuning_rows(|c| format!("Case number {c}")));
+    add_eta_columns(&tuned, Some(&rows));
+    write_tuning(&tuning, &rows);
     Dirs { _tmp: tmp, default, tuned, tuning }
 }
 
@@ -160,9 +187,14 @@ fn planted_winner_change_is_reported_and_unchanged_trial_is_not() {
     assert!(sec < run);
     let html = std::fs::read_to_string(&s.report_html).unwrap();
     assert!(html.contains("<h2>Default η vs tuned η</h2>"));
-    // Without --tuning: no η known, no tuning charts.
-    assert!(c.trials[0].cases.iter().all(|k| k.default_eta.is_none() && k.tuned_eta.is_none()));
+    // Without --tuning the η come from the runs' cases.csv; no tuning charts are drawn.
+    let c1 = &c.trials[0].cases[1];
+    assert_eq!(
+        (c1.default_eta, c1.tuned_eta, c1.tuned_factor()),
+        (Some(0.001), Some(0.01), Some(10.0))
+    );
     assert!(!s.charts.iter().any(|f| f.to_string_lossy().contains("tuning-")));
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 }
 
 #[test]
@@ -192,8 +224,10 @@ fn rank_changes_by_hand() {
     assert_eq!((t1.cases[16].default_rank, t1.cases[16].tuned_rank), (1.0, 2.0));
     assert_eq!((t1.cases[0].default_rank, t1.cases[0].tuned_rank), (17.0, 17.0));
 
-    // η from tuning.csv: C1 (not divisible by 3) selects factor 10, C0 factor 1 (its factor-10
-    // candidate diverged), trial 2's C4 (all diverged) keeps its default.
+    // η as the runs used them (cases.csv), which agree with tuning.csv's choices (no warning):
+    // C1 (not divisible by 3) selects factor 10, C0 factor 1 (its factor-10 candidate diverged),
+    // trial 2's C4 (all diverged) keeps its default.
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     let eta = |t: usize, c: usize| (c_eta(&s, t, c, true), c_eta(&s, t, c, false));
     fn c_eta(s: &handprop_report::ReportSummary, t: usize, c: usize, default: bool) -> f64 {
         let k = &s.comparison.as_ref().unwrap().trials[t].cases[c];
@@ -289,6 +323,22 @@ fn mismatched_baseline_and_tuning_are_refused_by_name() {
     std::fs::remove_file(d.tuning.join(TuningRow::FILE)).unwrap();
     let e = generate(&d.tuned, &opts(&d, true, false)).unwrap_err();
     assert!(matches!(e, ReportError::MissingFile { .. }) && e.to_string().contains("tuning.csv"));
+}
+
+/// A tuned run that did not use the sweep's choices (here: its cases.csv has no `eta_trialN`,
+/// so every case ran at the trial's η) is compared, with a warning per disagreeing (trial, case).
+#[test]
+fn a_tuned_run_that_ignored_the_sweep_is_flagged() {
+    let d = dirs();
+    common::write_results(&d.tuned);
+    add_eta_columns(&d.tuned, None);
+    let s = generate(&d.tuned, &opts(&d, true, false)).unwrap();
+    let w = "trial 1, C1: the tuned run used η = 0.001 but tuning.csv chose 0.01";
+    assert!(s.warnings.iter().any(|x| x == w), "{:?}", s.warnings);
+    // C0 selected its default η (factor 1): no warning for it.
+    assert!(!s.warnings.iter().any(|x| x.starts_with("trial 1, C0:")), "{:?}", s.warnings);
+    let md = std::fs::read_to_string(&s.report_md).unwrap();
+    assert!(md.contains(&format!("Warning: {w}.")), "{md}");
 }
 
 #[test]
