@@ -24,7 +24,7 @@
 //! validation accuracy, or lowest final training cost with `metric = "cost"`); an exact tie goes
 //! to the smaller η. When every candidate diverged, or the case's rule does not depend on η, the
 //! case keeps its default η. The outcome is `tuning.csv` (every candidate's score) and
-//! `tuned.toml`: the base config with every case's chosen η per trial ([`tuned_config`]).
+//! `tuned.toml`: the base config with every case's chosen η per trial ([`outcome`], [`write_outcome`]).
 
 use std::path::Path;
 
