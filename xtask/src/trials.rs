@@ -14,31 +14,47 @@ pub struct Args {
     /// The run's config [default: configs/quick.toml in the workspace].
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Worker threads, one cell each (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    threads: Option<u16>,
     /// Run only shard K of N (0 ≤ K < N).
     #[arg(long, value_parser = parse_shard)]
     shard: Option<String>,
     /// Output directory (default: results/NAME in the workspace, NAME being the config's name).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Recompute cells whose results exist.
-    #[arg(long)]
-    force: bool,
-    /// MNIST cache directory [default: data/mnist in the workspace].
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Extra MNIST mirrors, tried first (URL, file:// URL or directory).
-    #[arg(long = "mirror")]
-    mirrors: Vec<String>,
-    /// Skip the report at the end.
-    #[arg(long)]
-    no_report: bool,
+    #[command(flatten)]
+    flags: RunnerFlags,
     /// Run with the runner of the example crate `examples/NAME` (a registry with its own rule,
     /// e.g. `lion`) instead of `handprop`; it takes the same `run` options and writes the report.
     #[arg(long, value_name = "NAME")]
     example: Option<String>,
+}
+
+/// The options `trials` and `tune` pass on to every runner call.
+#[derive(clap::Args)]
+pub struct RunnerFlags {
+    /// Worker threads, one cell each (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+    /// Recompute cells whose results exist.
+    #[arg(long)]
+    pub force: bool,
+    /// The dataset's cache directory [default: data/mnist, or data/fashion-mnist, in the
+    /// workspace].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Extra mirrors of the dataset, tried first (URL, file:// URL or directory).
+    #[arg(long = "mirror")]
+    pub mirrors: Vec<String>,
+    /// Skip the report at the end.
+    #[arg(long)]
+    pub no_report: bool,
+}
+
+impl RunnerFlags {
+    /// `--data-dir` made absolute and the mirrors as runner arguments.
+    pub fn resolved(&self) -> (Option<PathBuf>, Vec<std::ffi::OsString>) {
+        let data_dir = self.data_dir.as_deref().map(absolute);
+        (data_dir, self.mirrors.iter().map(|m| mirror_arg(m)).collect())
+    }
 }
 
 /// `K/N` with 0 ≤ K < N, checked before anything is built or fetched.
@@ -59,8 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     anyhow::ensure!(config.is_file(), "--config {}: no such file", config.display());
     let out = args.out.as_deref().map(absolute);
-    let data_dir = args.data_dir.as_deref().map(absolute);
-    let mirrors: Vec<_> = args.mirrors.iter().map(|m| mirror_arg(m)).collect();
+    let (data_dir, mirrors) = args.flags.resolved();
 
     if let Some(name) = &args.example {
         return run_example(name, &config, &args, out.as_deref(), data_dir.as_deref(), &mirrors);
@@ -83,8 +98,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runner = Runner {
         bin: &bins.handprop,
         data_dir: data_dir.as_deref(),
-        threads: args.threads,
-        force: args.force,
+        threads: args.flags.threads,
+        force: args.flags.force,
         mirrors: &mirrors,
     };
     let mut cmd = runner.command("run", &config, &out);
@@ -92,7 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cmd.arg("--shard").arg(s);
     }
     runner.run(&mut cmd)?;
-    if args.no_report {
+    if args.flags.no_report {
         return Ok(());
     }
     if out.join("frequency.csv").exists() {
@@ -186,16 +201,16 @@ fn run_example(
     if let Some(d) = data_dir {
         cmd.arg("--data-dir").arg(d);
     }
-    if let Some(t) = args.threads {
+    if let Some(t) = args.flags.threads {
         cmd.arg("--threads").arg(t.to_string());
     }
     if let Some(s) = &args.shard {
         cmd.arg("--shard").arg(s);
     }
-    if args.force {
+    if args.flags.force {
         cmd.arg("--force");
     }
-    if args.no_report {
+    if args.flags.no_report {
         cmd.arg("--no-report");
     }
     for m in mirrors {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::cargo::{absolute, build_release, command, mirror_arg, run_tied};
-use crate::trials::Runner;
+use crate::cargo::{absolute, build_release, command, run_tied};
+use crate::trials::{Runner, RunnerFlags};
 
 /// Arguments of `cargo xtask tune`.
 #[derive(clap::Args)]
@@ -17,25 +17,12 @@ pub struct Args {
     /// A config with a `[tuning]` section [default: configs/tune-quick.toml in the workspace].
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Worker threads, one cell each (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    threads: Option<u16>,
     /// The default run's directory; the sweep and the tuned run go beside it, suffixed
     /// `-tuning` and `-tuned` [default: results/NAME in the workspace].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Recompute cells whose results exist (in all three runs).
-    #[arg(long)]
-    force: bool,
-    /// The dataset's cache directory.
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Extra mirrors of the dataset, tried first (URL, file:// URL or directory).
-    #[arg(long = "mirror")]
-    mirrors: Vec<String>,
-    /// Skip the reports at the end.
-    #[arg(long)]
-    no_report: bool,
+    #[command(flatten)]
+    flags: RunnerFlags,
 }
 
 /// `DIR` → `DIR-suffix`, beside it.
@@ -53,8 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .unwrap_or_else(|| crate::project_root().join("configs/tune-quick.toml")),
     );
     anyhow::ensure!(config.is_file(), "--config {}: no such file", config.display());
-    let data_dir = args.data_dir.as_deref().map(absolute);
-    let mirrors: Vec<_> = args.mirrors.iter().map(|m| mirror_arg(m)).collect();
+    let (data_dir, mirrors) = args.flags.resolved();
     let bins = build_release()?;
 
     // The runner validates the config and its sweep (exit 2 on an error) before anything runs.
@@ -80,8 +66,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runner = Runner {
         bin: &bins.handprop,
         data_dir: data_dir.as_deref(),
-        threads: args.threads,
-        force: args.force,
+        threads: args.flags.threads,
+        force: args.flags.force,
         mirrors: &mirrors,
     };
     eprintln!("1/3 the default η: {}", out.display());
@@ -91,7 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("3/3 the tuned η: {}", tuned.display());
     runner.run(&mut runner.command("run", &tuning.join("tuned.toml"), &tuned))?;
 
-    if args.no_report {
+    if args.flags.no_report {
         return Ok(());
     }
     let status = run_tied(command(&bins.report).arg(&out))?;

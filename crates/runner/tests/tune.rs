@@ -9,36 +9,10 @@ use common::{configs_dir, opts, read, synthetic_data};
 use handprop_results::{Table, TuningRow, TUNED_CONFIG_FILE};
 use handprop_runner::{run, tune, Config, Shard};
 
-/// Two trials × 17 cases with a 3-candidate sweep of 2 epochs.
+/// The tiny run (two trials × 17 cases) with a 3-candidate sweep of 2 epochs.
 fn base(dir: &Path) -> (Config, std::path::PathBuf) {
-    std::fs::create_dir_all(dir.join("cases")).unwrap();
-    std::fs::copy(configs_dir().join("cases/study.toml"), dir.join("cases/study.toml")).unwrap();
-    let path = dir.join("tiny.toml");
-    std::fs::write(
-        &path,
-        r#"
-case_table = "cases/study.toml"
-[data]
-split = "tf1"
-[training]
-batch = 50
-epochs = 3
-seed = 11
-[[trials]]
-learning_rate = 0.001
-hidden = 12
-experiments = 2
-[[trials]]
-learning_rate = 0.0025
-hidden = 10
-experiments = 2
-[tuning]
-candidates = 3
-log10_range = [-1, 1]
-epochs = 2
-"#,
-    )
-    .unwrap();
+    let tuning = "[tuning]\ncandidates = 3\nlog10_range = [-1, 1]\nepochs = 2\n";
+    let path = common::tiny_config_file(dir, tuning);
     (Config::load(&path).unwrap(), path)
 }
 

@@ -12,12 +12,19 @@ pub fn configs_dir() -> PathBuf {
 
 /// A tiny run: 2 trials × 2 experiments × 17 cases, 3 epochs on 200 synthetic images.
 pub fn tiny_config(dir: &Path) -> Config {
+    Config::load(&tiny_config_file(dir, "")).unwrap()
+}
+
+/// Writes the tiny run's config, with `extra` TOML appended (e.g. a `[tuning]` section), into
+/// `dir/tiny.toml` beside a copy of the study's case table; returns its path.
+pub fn tiny_config_file(dir: &Path, extra: &str) -> PathBuf {
     std::fs::create_dir_all(dir.join("cases")).unwrap();
     std::fs::copy(configs_dir().join("cases/study.toml"), dir.join("cases/study.toml")).unwrap();
     let path = dir.join("tiny.toml");
     std::fs::write(
         &path,
-        r#"
+        format!(
+            r#"
 case_table = "cases/study.toml"
 [data]
 split = "tf1"
@@ -33,10 +40,11 @@ experiments = 2
 learning_rate = 0.0025
 hidden = 10
 experiments = 2
-"#,
+{extra}"#
+        ),
     )
     .unwrap();
-    Config::load(&path).unwrap()
+    path
 }
 
 /// Synthetic "MNIST": pixels from a fixed LCG, labels from the brightest of ten pixel blocks, so
