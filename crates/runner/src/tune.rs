@@ -304,7 +304,7 @@ pub fn outcome(
         for (c, case) in base.cases.iter().enumerate() {
             let default_eta = case.eta(t, trial);
             let mut scores = Vec::with_capacity(k_count);
-            let mut first = rows.len();
+            let start = rows.len();
             for (k, &factor) in factors.iter().enumerate() {
                 let sweep_trial = t * k_count + k + 1;
                 let cells: Vec<&FinalRow> =
@@ -350,9 +350,8 @@ pub fn outcome(
                 continue;
             }
             if let Some(k) = select(&scores, tuning.metric) {
-                first += k;
-                rows[first].selected = 1;
-                chosen[c][t] = rows[first].learning_rate;
+                rows[start + k].selected = 1;
+                chosen[c][t] = rows[start + k].learning_rate;
             }
         }
     }
