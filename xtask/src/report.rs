@@ -1,5 +1,5 @@
-//! `cargo xtask report [RESULTS_DIR]`: charts, statistics and an HTML report from a results
-//! directory (`handprop-report`).
+//! `cargo xtask report [RESULTS_DIR] [--baseline DIR [--tuning DIR]]`: charts, statistics and an
+//! HTML report from a results directory (`handprop-report`).
 
 use std::path::PathBuf;
 
@@ -19,6 +19,13 @@ pub struct Args {
     /// At most this many points per line in the charts (every k-th epoch and the last); 0 = all.
     #[arg(long, default_value_t = 300)]
     pub max_points: usize,
+    /// A default-η run to compare RESULTS_DIR (its tuned run) with: the "Default η vs tuned η"
+    /// section and comparison.csv (docs/tuning.md).
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// The tuning sweep's directory (tuning.csv), for the tuning charts; needs --baseline.
+    #[arg(long, requires = "baseline")]
+    pub tuning: Option<PathBuf>,
 }
 
 /// Runs the task.
@@ -35,6 +42,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.no_experiment_charts {
         cmd.arg("--no-experiment-charts");
+    }
+    if let Some(b) = &args.baseline {
+        cmd.arg("--baseline").arg(absolute(b));
+    }
+    if let Some(t) = &args.tuning {
+        cmd.arg("--tuning").arg(absolute(t));
     }
     cmd.arg("--max-points").arg(args.max_points.to_string()).arg(dir);
     let status = run_tied(&mut cmd)?;
