@@ -203,6 +203,14 @@ pub fn tuning_config(base: &Config, path: &Path) -> Result<Config, TuneError> {
         .tuning
         .as_ref()
         .ok_or_else(|| TuneError::NoTuning { path: path.display().to_string() })?;
+    if base.data.split == handprop_mnist::Split::Full {
+        return Err(ConfigError::Invalid {
+            path: path.to_owned(),
+            key: "data.split".into(),
+            message: "\"full\" holds no validation images to tune on: use split = \"tf1\"".into(),
+        }
+        .into());
+    }
     let factors = tuning.factors(base.training.seed);
     let mut sweep = base.clone();
     sweep.name = format!("{}-tuning", base.name);

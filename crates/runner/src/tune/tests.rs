@@ -174,6 +174,15 @@ fn the_sweep_is_a_run_of_candidates_on_validation_with_disjoint_streams() {
 }
 
 #[test]
+fn a_split_without_validation_images_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut base, path) = base(dir.path(), "[tuning]\ncandidates = 3");
+    base.data.split = handprop_mnist::Split::Full;
+    let e = tuning_config(&base, &path).unwrap_err().to_string();
+    assert!(e.contains("base.toml") && e.contains("data.split") && e.contains("tf1"), "{e}");
+}
+
+#[test]
 fn a_config_without_tuning_is_refused_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let (base, path) = base(dir.path(), "");
