@@ -55,6 +55,32 @@ impl RunnerFlags {
         let data_dir = self.data_dir.as_deref().map(absolute);
         (data_dir, self.mirrors.iter().map(|m| mirror_arg(m)).collect())
     }
+
+    /// The runner calls of one task: `bin` with these options.
+    pub fn runner<'a>(&self, bin: &'a std::path::Path) -> Runner<'a> {
+        let (data_dir, mirrors) = self.resolved();
+        Runner { bin, data_dir, threads: self.threads, force: self.force, mirrors }
+    }
+}
+
+/// Lets the runner validate `config` (exit 2 on an error, its message shown) and name its results
+/// directory: `out` when given, else results/NAME in the workspace.
+pub fn results_dir(
+    bin: &std::path::Path,
+    config: &std::path::Path,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<PathBuf> {
+    let mut check = command(bin);
+    check.arg("check").arg("--config").arg(config).arg("--print-out");
+    if let Some(o) = out {
+        check.arg("--out").arg(o);
+    }
+    let checked = check.output().context("cannot run handprop check")?;
+    if !checked.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&checked.stderr));
+        anyhow::bail!("the config was not run");
+    }
+    Ok(crate::project_root().join(String::from_utf8_lossy(&checked.stdout).trim()))
 }
 
 /// `K/N` with 0 ≤ K < N, checked before anything is built or fetched.
@@ -82,26 +108,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let bins = build_release()?;
 
-    // The runner validates the config (exit 2 on an error) and names the results directory.
-    let mut check = command(&bins.handprop);
-    check.arg("check").arg("--config").arg(&config).arg("--print-out");
-    if let Some(o) = &out {
-        check.arg("--out").arg(o);
-    }
-    let checked = check.output().context("cannot run handprop check")?;
-    if !checked.status.success() {
-        eprint!("{}", String::from_utf8_lossy(&checked.stderr));
-        anyhow::bail!("the config was not run");
-    }
-    let out = crate::project_root().join(String::from_utf8_lossy(&checked.stdout).trim());
-
-    let runner = Runner {
-        bin: &bins.handprop,
-        data_dir: data_dir.as_deref(),
-        threads: args.flags.threads,
-        force: args.flags.force,
-        mirrors: &mirrors,
-    };
+    let out = results_dir(&bins.handprop, &config, out.as_deref())?;
+    let runner = args.flags.runner(&bins.handprop);
     let mut cmd = runner.command("run", &config, &out);
     if let Some(s) = &args.shard {
         cmd.arg("--shard").arg(s);
@@ -126,13 +134,13 @@ pub struct Runner<'a> {
     /// The `handprop` binary.
     pub bin: &'a std::path::Path,
     /// `--data-dir`.
-    pub data_dir: Option<&'a std::path::Path>,
+    pub data_dir: Option<PathBuf>,
     /// `--threads`.
     pub threads: Option<u16>,
     /// `--force`.
     pub force: bool,
     /// `--mirror`s.
-    pub mirrors: &'a [std::ffi::OsString],
+    pub mirrors: Vec<std::ffi::OsString>,
 }
 
 impl Runner<'_> {
@@ -145,7 +153,7 @@ impl Runner<'_> {
     ) -> std::process::Command {
         let mut cmd = command(self.bin);
         cmd.arg(sub).arg("--config").arg(config).arg("--out").arg(out);
-        if let Some(d) = self.data_dir {
+        if let Some(d) = &self.data_dir {
             cmd.arg("--data-dir").arg(d);
         }
         if let Some(t) = self.threads {
@@ -154,7 +162,7 @@ impl Runner<'_> {
         if self.force {
             cmd.arg("--force");
         }
-        for m in self.mirrors {
+        for m in &self.mirrors {
             cmd.arg("--mirror").arg(m);
         }
         cmd

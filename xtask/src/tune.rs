@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::cargo::{absolute, build_release, command, run_tied};
-use crate::trials::{Runner, RunnerFlags};
+use crate::trials::{results_dir, RunnerFlags};
 
 /// Arguments of `cargo xtask tune`.
 #[derive(clap::Args)]
@@ -40,7 +40,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .unwrap_or_else(|| crate::project_root().join("configs/tune-quick.toml")),
     );
     anyhow::ensure!(config.is_file(), "--config {}: no such file", config.display());
-    let (data_dir, mirrors) = args.flags.resolved();
     let bins = build_release()?;
 
     // The runner validates the config and its sweep (exit 2 on an error) before anything runs.
@@ -51,25 +50,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprint!("{}", String::from_utf8_lossy(&checked.stderr));
         anyhow::bail!("the config was not run");
     }
-    let out = match &args.out {
-        Some(o) => absolute(o),
-        None => {
-            let mut c = command(&bins.handprop);
-            c.arg("check").arg("--config").arg(&config).arg("--print-out");
-            let o = c.output().context("cannot run handprop check")?;
-            anyhow::ensure!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-            crate::project_root().join(String::from_utf8_lossy(&o.stdout).trim())
-        }
-    };
+    let out = results_dir(&bins.handprop, &config, args.out.as_deref().map(absolute).as_deref())?;
     let (tuning, tuned) = (sibling(&out, "tuning"), sibling(&out, "tuned"));
 
-    let runner = Runner {
-        bin: &bins.handprop,
-        data_dir: data_dir.as_deref(),
-        threads: args.flags.threads,
-        force: args.flags.force,
-        mirrors: &mirrors,
-    };
+    let runner = args.flags.runner(&bins.handprop);
     eprintln!("1/3 the default η: {}", out.display());
     runner.run(&mut runner.command("run", &config, &out))?;
     eprintln!("2/3 the tuning sweep on the validation split: {}", tuning.display());
