@@ -31,6 +31,7 @@
 mod blocking;
 mod driver;
 mod microkernel;
+mod pack;
 
 pub use blocking::{kernel_info, KernelInfo};
 

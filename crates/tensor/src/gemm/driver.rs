@@ -27,6 +27,7 @@ use std::cell::RefCell;
 
 use super::blocking::{Blocking, Kernel};
 use super::microkernel::{self, Tile};
+use super::pack;
 
 /// One strided product `C (+)= op(A)·op(B)`: `op(A)_{il} = a[i·rsa + l·csa]`,
 /// `op(B)_{lj} = b[l·rsb + j·csb]`, `C_{ij} = c[i·rsc + j·csc]`.
@@ -146,13 +147,13 @@ pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
                 let kcb = kb.min(p.k - pc);
                 if packed_a {
                     // SAFETY: the ranges are inside the operands; the packs fit their buffers.
-                    unsafe { pack_a(apack, &p, ic, mcb, pc, kcb, mr) };
+                    unsafe { pack_a(bl.kernel, apack, &p, ic, mcb, pc, kcb, mr) };
                 }
                 let mut jc = 0;
                 while jc < p.n {
                     let ncb = nc.min(p.n - jc);
                     // SAFETY: as above.
-                    unsafe { pack_b(bpack, &p, pc, kcb, jc, ncb, nr) };
+                    unsafe { pack_b(bl.kernel, bpack, &p, pc, kcb, jc, ncb, nr) };
                     for ir in (0..mcb).step_by(mr) {
                         let ap = if packed_a {
                             apack.wrapping_add(ir * kcb)
@@ -222,6 +223,7 @@ unsafe fn kernel(
 /// # Safety
 /// The block is inside `op(A)`; `dst` holds `⌈mb/MR⌉·MR·kb` floats.
 unsafe fn pack_a(
+    kernel: Kernel,
     dst: *mut f32,
     p: &Problem,
     i0: usize,
@@ -236,7 +238,7 @@ unsafe fn pack_a(
         unsafe {
             let panel = dst.add(q * mr * kb);
             let src = p.a.offset((i0 + ib) as isize * p.rsa + l0 as isize * p.csa);
-            pack_panel(panel, src, p.rsa, p.csa, rows, mr, kb);
+            pack::pack_panel(kernel, panel, src, p.rsa, p.csa, rows, mr, kb);
         }
     }
 }
@@ -247,6 +249,7 @@ unsafe fn pack_a(
 /// # Safety
 /// The block is inside `op(B)`; `dst` holds `⌈nb/NR⌉·NR·kb` floats.
 unsafe fn pack_b(
+    kernel: Kernel,
     dst: *mut f32,
     p: &Problem,
     l0: usize,
@@ -262,53 +265,7 @@ unsafe fn pack_b(
             let panel = dst.add(q * nr * kb);
             let src = p.b.offset(l0 as isize * p.rsb + (j0 + jb) as isize * p.csb);
             // The panel is op(B)ᵀ's block in the A layout: `width` = column index, stride csb.
-            pack_panel(panel, src, p.csb, p.rsb, cols, nr, kb);
-        }
-    }
-}
-
-/// `panel[l·w + i] = src[i·si + l·sl]` for `i < rows`, `l < kb`, and 0 for `rows ≤ i < w`.
-/// Reads along whichever stride is unit, so both layouts stream.
-///
-/// # Safety
-/// `panel` holds `w·kb` floats; the source elements exist.
-#[inline(always)]
-unsafe fn pack_panel(
-    panel: *mut f32,
-    src: *const f32,
-    si: isize,
-    sl: isize,
-    rows: usize,
-    w: usize,
-    kb: usize,
-) {
-    // SAFETY: the caller's contract.
-    unsafe {
-        if si == 1 || (sl != 1 && si.abs() <= sl.abs()) {
-            // The panel's rows are contiguous in the source: copy `rows` floats per l.
-            for l in 0..kb {
-                let s = src.offset(l as isize * sl);
-                let d = panel.add(l * w);
-                for i in 0..rows {
-                    *d.add(i) = *s.offset(i as isize * si);
-                }
-                for i in rows..w {
-                    *d.add(i) = 0.0;
-                }
-            }
-        } else {
-            // Each source row is contiguous along l: read it once, write with stride w.
-            for i in 0..rows {
-                let s = src.offset(i as isize * si);
-                for l in 0..kb {
-                    *panel.add(l * w + i) = *s.offset(l as isize * sl);
-                }
-            }
-            for l in 0..kb {
-                for i in rows..w {
-                    *panel.add(l * w + i) = 0.0;
-                }
-            }
+            pack::pack_panel(kernel, panel, src, p.csb, p.rsb, cols, nr, kb);
         }
     }
 }
