@@ -232,14 +232,10 @@ unsafe fn pack_a(
     kb: usize,
     mr: usize,
 ) {
-    for (q, ib) in (0..mb).step_by(mr).enumerate() {
-        let rows = mr.min(mb - ib);
-        // SAFETY: inside the buffer and the operand (caller).
-        unsafe {
-            let panel = dst.add(q * mr * kb);
-            let src = p.a.offset((i0 + ib) as isize * p.rsa + l0 as isize * p.csa);
-            pack::pack_panel(kernel, panel, src, p.rsa, p.csa, rows, mr, kb);
-        }
+    // SAFETY: inside the buffer and the operand (caller).
+    unsafe {
+        let src = p.a.offset(i0 as isize * p.rsa + l0 as isize * p.csa);
+        pack::pack_block(kernel, dst, src, p.rsa, p.csa, mb, mr, kb);
     }
 }
 
@@ -258,15 +254,11 @@ unsafe fn pack_b(
     nb: usize,
     nr: usize,
 ) {
-    for (q, jb) in (0..nb).step_by(nr).enumerate() {
-        let cols = nr.min(nb - jb);
-        // SAFETY: inside the buffer and the operand (caller).
-        unsafe {
-            let panel = dst.add(q * nr * kb);
-            let src = p.b.offset(l0 as isize * p.rsb + (j0 + jb) as isize * p.csb);
-            // The panel is op(B)ᵀ's block in the A layout: `width` = column index, stride csb.
-            pack::pack_panel(kernel, panel, src, p.csb, p.rsb, cols, nr, kb);
-        }
+    // SAFETY: inside the buffer and the operand (caller). The panels are op(B)ᵀ's block in
+    // the A layout: the panel width runs along B's columns (stride csb).
+    unsafe {
+        let src = p.b.offset(l0 as isize * p.rsb + j0 as isize * p.csb);
+        pack::pack_block(kernel, dst, src, p.csb, p.rsb, nb, nr, kb);
     }
 }
 

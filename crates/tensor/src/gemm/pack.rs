@@ -22,6 +22,112 @@ use std::arch::x86_64::*;
 
 use super::blocking::Kernel;
 
+/// Packs a `rows × kb` block (`src[i·si + l·sl]`) into `⌈rows/w⌉` panels of width `w`, panel `q`
+/// at `dst + q·w·kb` holding rows `q·w..` (see [`pack_panel`]; the last one zero-padded).
+///
+/// With rows contiguous in the source (`si = 1`) the loop runs over `l` outside and the panels
+/// inside, so each source line (`l`, a run of `rows` floats) is read once, in order: packing
+/// `Aᵀ` (`l` = a row of the activations, `H` floats apart) one 12-float panel at a time instead
+/// touched a new line and a new page for every float group, at 5–7 % of a training step.
+///
+/// # Safety
+/// `dst` holds `⌈rows/w⌉·w·kb` floats; every source element exists; the CPU runs `kernel`.
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn pack_block(
+    kernel: Kernel,
+    dst: *mut f32,
+    src: *const f32,
+    si: isize,
+    sl: isize,
+    rows: usize,
+    w: usize,
+    kb: usize,
+) {
+    // SAFETY (all arms): the caller's contract.
+    unsafe {
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 if si == 1 => avx512_rows_block(dst, src, sl, rows, w, kb),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 if si == 1 => avx2_rows_block(dst, src, sl, rows, w, kb),
+            _ => {
+                for (q, i0) in (0..rows).step_by(w).enumerate() {
+                    let panel = dst.add(q * w * kb);
+                    let s = src.offset(i0 as isize * si);
+                    pack_panel(kernel, panel, s, si, sl, w.min(rows - i0), w, kb);
+                }
+            }
+        }
+    }
+}
+
+/// Rows contiguous, AVX-512, all panels of a block: per `l`, per panel, masked 16-float copies.
+///
+/// # Safety
+/// As [`pack_block`] with `si = 1`; AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn avx512_rows_block(
+    dst: *mut f32,
+    src: *const f32,
+    sl: isize,
+    rows: usize,
+    w: usize,
+    kb: usize,
+) {
+    let panels = rows.div_ceil(w);
+    for l in 0..kb {
+        // SAFETY: lanes past `rows` are masked off on load, past each panel's `w` on store.
+        unsafe {
+            let s = src.offset(l as isize * sl);
+            for q in 0..panels {
+                let d = dst.add(q * w * kb + l * w);
+                let i0 = q * w;
+                let mut c = 0;
+                while c < w {
+                    let v =
+                        _mm512_maskz_loadu_ps(mask16(rows.saturating_sub(i0 + c)), s.add(i0 + c));
+                    _mm512_mask_storeu_ps(d.add(c), mask16(w - c), v);
+                    c += 16;
+                }
+            }
+        }
+    }
+}
+
+/// Rows contiguous, AVX2, all panels of a block.
+///
+/// # Safety
+/// As [`pack_block`] with `si = 1`; AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2_rows_block(
+    dst: *mut f32,
+    src: *const f32,
+    sl: isize,
+    rows: usize,
+    w: usize,
+    kb: usize,
+) {
+    let panels = rows.div_ceil(w);
+    for l in 0..kb {
+        // SAFETY: masked lanes are neither read nor written.
+        unsafe {
+            let s = src.offset(l as isize * sl);
+            for q in 0..panels {
+                let d = dst.add(q * w * kb + l * w);
+                let i0 = q * w;
+                let mut c = 0;
+                while c < w {
+                    let v = _mm256_maskload_ps(s.add(i0 + c), mask8(rows.saturating_sub(i0 + c)));
+                    _mm256_maskstore_ps(d.add(c), mask8(w - c), v);
+                    c += 8;
+                }
+            }
+        }
+    }
+}
+
 /// `panel[l·w + i] = src[i·si + l·sl]` for `i < rows ≤ w`, `l < kb`, and 0 for `rows ≤ i < w`,
 /// with the vector instructions of `kernel`'s ISA where the layout allows.
 ///
@@ -328,6 +434,39 @@ unsafe fn avx2_transpose(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Packing a block of several panels equals packing its panels one by one with the scalar
+    /// reference, for both layouts and ragged last panels.
+    #[test]
+    fn block_packing_equals_panel_by_panel_scalar_packing() {
+        for kernel in Kernel::available() {
+            let (mr, nr) = kernel.tile();
+            for w in [mr.max(1), nr.max(1)] {
+                for rows in [1, w - 1, w, w + 1, 3 * w + 5] {
+                    for kb in [1, 9, 17, 40] {
+                        let (ld_rows, ld_cols) = (rows + 2, kb + 3);
+                        let src: Vec<f32> = (0..ld_rows * ld_cols).map(|v| v as f32 + 0.25).collect();
+                        for (si, sl) in [(1isize, ld_rows as isize), (ld_cols as isize, 1)] {
+                            let len = rows.div_ceil(w) * w * kb;
+                            let mut want = vec![f32::NAN; len];
+                            let mut got = vec![f32::NAN; len];
+                            // SAFETY: the source covers rows × kb; the buffers hold every panel.
+                            unsafe {
+                                for (q, i0) in (0..rows).step_by(w).enumerate() {
+                                    let s = src.as_ptr().offset(i0 as isize * si);
+                                    let d = want.as_mut_ptr().add(q * w * kb);
+                                    scalar(d, s, si, sl, w.min(rows - i0), w, kb);
+                                }
+                                pack_block(kernel, got.as_mut_ptr(), src.as_ptr(), si, sl, rows, w, kb);
+                            }
+                            let same = want.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits());
+                            assert!(same, "{kernel:?} w {w} rows {rows} kb {kb} si {si} sl {sl}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     /// Every kernel's packing equals the scalar reference, for both layouts, every edge.
     #[test]
