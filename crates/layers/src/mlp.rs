@@ -436,30 +436,44 @@ impl Mlp {
 /// Writes `u_{i+1} = g_{i+2} + r·s` into `out` (0-based layer index `i`), with
 /// `s = g_first ∘ … ∘ g_last` combined left to right (`∘` is `+` or `⊙`). Plain multiply and add
 /// (no fused multiply-add), so the rounding is that of the written formula.
+///
+/// The passes (copy, one per further source, the final `g + r·u`) run block by block over
+/// [`ROUTE_BLOCK`] elements, so each block of `u` stays in L1 between them: one trip through
+/// memory instead of one per pass (the dense routings made 2–4 passes over a `batch × H` matrix
+/// per layer, 5–10 % of a training step). Each element sees the same operations in the same
+/// order either way.
 fn route(layers: &[Dense], skip: Skip, r: f32, i: usize, rows: usize, out: &mut Matrix) {
     let passed = |k: usize| {
         layers[k - 1].passed_down().expect("layers above the first pass down").as_slice()
     };
     let cols = out.cols();
-    let u = &mut out.as_mut_slice()[..rows * cols];
-    u.copy_from_slice(passed(skip.first));
-    for j in skip.first + 1..=skip.last {
-        let g = passed(j);
-        match skip.combine {
-            Combine::Add => {
-                for (u, &g) in u.iter_mut().zip(g) {
-                    *u += g;
+    let len = rows * cols;
+    let u = &mut out.as_mut_slice()[..len];
+    let next = passed(i + 2);
+    for start in (0..len).step_by(ROUTE_BLOCK) {
+        let end = (start + ROUTE_BLOCK).min(len);
+        let u = &mut u[start..end];
+        u.copy_from_slice(&passed(skip.first)[start..end]);
+        for j in skip.first + 1..=skip.last {
+            let g = &passed(j)[start..end];
+            match skip.combine {
+                Combine::Add => {
+                    for (u, &g) in u.iter_mut().zip(g) {
+                        *u += g;
+                    }
                 }
-            }
-            Combine::Mul => {
-                for (u, &g) in u.iter_mut().zip(g) {
-                    *u *= g;
+                Combine::Mul => {
+                    for (u, &g) in u.iter_mut().zip(g) {
+                        *u *= g;
+                    }
                 }
             }
         }
-    }
-    let next = passed(i + 2);
-    for (u, &g) in u.iter_mut().zip(next) {
-        *u = g + r * *u;
+        for (u, &g) in u.iter_mut().zip(&next[start..end]) {
+            *u = g + r * *u;
+        }
     }
 }
+
+/// Elements per block of [`route`]: 16 KiB of `u`, which with its sources stays in L1/L2.
+const ROUTE_BLOCK: usize = 4096;
