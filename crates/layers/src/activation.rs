@@ -1,5 +1,6 @@
 //! Element-wise activations and their derivatives.
 
+use handprop_tensor::Epilogue;
 use serde::{Deserialize, Serialize};
 
 /// The element-wise non-linearity `a = f(z)` of a [`crate::Dense`] layer.
@@ -44,6 +45,31 @@ impl Activation {
     pub fn forward_in_place(self, x: &mut [f32]) {
         match self {
             Activation::Arctan => handprop_tensor::elementwise::arctan_in_place(x),
+        }
+    }
+
+    /// [`Activation::forward_in_place`] fused into the product that computes `z`
+    /// ([`handprop_tensor::try_gemm_nn_activate_threads`]): the same operations on the same
+    /// values, applied to each row segment of `z` as it becomes final.
+    pub fn fused_in_place(self) -> Epilogue<'static> {
+        match self {
+            Activation::Arctan => Epilogue::ArctanInPlace,
+        }
+    }
+
+    /// [`Activation::forward`] fused into the product that computes `z` (see
+    /// [`Activation::fused_in_place`]).
+    pub fn fused<'a>(self, a: &'a mut [f32]) -> Epilogue<'a> {
+        match self {
+            Activation::Arctan => Epilogue::Arctan { a },
+        }
+    }
+
+    /// [`Activation::forward_with_derivative`] fused into the product that computes `z` (see
+    /// [`Activation::fused_in_place`]).
+    pub fn fused_with_derivative<'a>(self, a: &'a mut [f32], d: &'a mut [f32]) -> Epilogue<'a> {
+        match self {
+            Activation::Arctan => Epilogue::ArctanWithDerivative { a, d },
         }
     }
 

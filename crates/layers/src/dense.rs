@@ -2,7 +2,8 @@
 
 use handprop_tensor::elementwise::par_chunks2;
 use handprop_tensor::{
-    try_gemm_nn_threads, try_gemm_nt_threads, try_gemm_tn_threads, Accum, MatMut, MatRef, Matrix,
+    try_gemm_nn_activate_threads, try_gemm_nt_threads, try_gemm_tn_threads, Accum, MatMut, MatRef,
+    Matrix,
 };
 
 use crate::{Activation, LayerError};
@@ -158,21 +159,18 @@ impl Dense {
         let rows = x.rows();
         self.rows = rows;
         self.has_derivative = derivative;
-        let threads = self.threads;
-        try_gemm_nn_threads(x, w, first_rows_mut(&mut self.z, rows), Accum::Overwrite, threads)
-            .map_err(|e| LayerError::Shape(e.0))?;
         let n = rows * self.outputs;
-        let (z, a) = (&self.z.as_slice()[..n], &mut self.a.as_mut_slice()[..n]);
-        let act = self.activation;
-        if derivative {
-            par_chunks2(threads, 1, a, &mut self.d.as_mut_slice()[..n], &|off, a, d| {
-                act.forward_with_derivative(&z[off..off + a.len()], a, d);
-            });
+        let a = &mut self.a.as_mut_slice()[..n];
+        // The activation runs inside the product, on each row segment of z as it becomes final
+        // (the same element-wise kernel, so the same bits as a second pass).
+        let epilogue = if derivative {
+            self.activation.fused_with_derivative(a, &mut self.d.as_mut_slice()[..n])
         } else {
-            par_chunks2(threads, 1, a, &mut [], &|off, a, _| {
-                act.forward(&z[off..off + a.len()], a);
-            });
-        }
+            self.activation.fused(a)
+        };
+        let z = first_rows_mut(&mut self.z, rows);
+        try_gemm_nn_activate_threads(x, w, z, epilogue, self.threads)
+            .map_err(|e| LayerError::Shape(e.0))?;
         Ok(first_rows(&self.a, rows))
     }
 

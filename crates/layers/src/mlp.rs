@@ -1,8 +1,8 @@
 //! The network: N dense arctan layers, the softmax head, and routed back-propagation.
 
-use handprop_tensor::elementwise::{argmax_correct, bce_cost, par_chunks2, softmax_rows};
+use handprop_tensor::elementwise::{argmax_correct, bce_cost, softmax_rows};
 use handprop_tensor::init::fill_standard_normal;
-use handprop_tensor::{try_gemm_nn_threads, Accum, MatMut, MatRef, Matrix};
+use handprop_tensor::{try_gemm_nn_activate_threads, MatMut, MatRef, Matrix};
 
 use crate::dense::{first_rows, first_rows_mut};
 use crate::routing::{Combine, Skip};
@@ -300,11 +300,8 @@ impl Mlp {
             };
             let z = MatMut::new(rows, out, &mut cur[..rows * out])
                 .map_err(|e| LayerError::Shape(e.0))?;
-            try_gemm_nn_threads(input, w.view(), z, Accum::Overwrite, self.threads)
+            try_gemm_nn_activate_threads(input, w.view(), z, act.fused_in_place(), self.threads)
                 .map_err(|e| LayerError::Shape(e.0))?;
-            par_chunks2(self.threads, 1, &mut cur[..rows * out], &mut [], &|_, a, _| {
-                act.forward_in_place(a);
-            });
             std::mem::swap(&mut prev, &mut cur);
         }
         let last = MatRef::new(rows, classes, &prev[..rows * classes])

@@ -88,6 +88,7 @@ fn sgemm(
     c: &mut [f32],
     acc: Accum,
     threads: usize,
+    finish: Option<driver::Finish<'_>>,
 ) {
     if m == 0 || n == 0 {
         return;
@@ -96,10 +97,14 @@ fn sgemm(
         if acc == Accum::Overwrite {
             c.fill(0.0);
         }
+        if let Some(f) = finish {
+            f(c.as_mut_ptr(), 0, m * n);
+        }
         return;
     }
     let bl = blocking();
     if bl.kernel != Kernel::MatrixMultiply {
+        let transpose = driver::prefer_transposed(m, n, bl.mr, bl.nr);
         let mut p = driver::Problem {
             m,
             k,
@@ -114,8 +119,10 @@ fn sgemm(
             rsc: n as isize,
             csc: 1,
             add: acc == Accum::Accumulate,
+            origin: c.as_ptr(),
+            finish: if transpose { None } else { finish },
         };
-        if driver::prefer_transposed(m, n, bl.mr, bl.nr) {
+        if transpose {
             p = p.transposed();
         }
         // SAFETY: the callers check that each slice holds exactly the elements the dimensions and
@@ -123,6 +130,9 @@ fn sgemm(
         // or B (borrowed mutably while they are borrowed immutably); the kernel was detected on
         // this CPU (or, in tests, is one of `Kernel::available`).
         unsafe { driver::run_threads(&bl, p, threads) };
+        if let (Some(f), true) = (finish, transpose) {
+            f(c.as_mut_ptr(), 0, m * n);
+        }
         return;
     }
     // The product is handed to matrixmultiply transposed, `Cᵀ = op(B)ᵀ·op(A)ᵀ` (n×k times k×m into
@@ -149,6 +159,9 @@ fn sgemm(
             1,
             n as isize,
         );
+    }
+    if let Some(f) = finish {
+        f(c.as_mut_ptr(), 0, m * n);
     }
 }
 
@@ -252,7 +265,107 @@ pub fn try_gemm_nn_threads(
     check("gemm_nn", dims.0, dims.1, dims.2, b.rows() == k && dims.2 == (m, n))?;
     // Row-major A: element (i, l) at i·k + l, so row stride k and column stride 1.
     let (a, b, c) = (a.as_slice(), b.as_slice(), c.as_mut_slice());
-    sgemm(m, k, n, a, k as isize, 1, b, n as isize, 1, c, acc, threads);
+    sgemm(m, k, n, a, k as isize, 1, b, n as isize, 1, c, acc, threads, None);
+    Ok(())
+}
+
+/// The activation a forward product applies to its output as each row segment becomes final
+/// ([`try_gemm_nn_activate_threads`]).
+pub enum Epilogue<'a> {
+    /// `z = arctan(z)` in place ([`crate::elementwise::arctan_in_place`]).
+    ArctanInPlace,
+    /// `a = arctan(z)` ([`crate::elementwise::arctan`]); `z` is kept.
+    Arctan {
+        /// The activations, as long as `z`.
+        a: &'a mut [f32],
+    },
+    /// `a = arctan(z)` and `d = 1/(1 + z²)` ([`crate::elementwise::arctan_with_derivative`]);
+    /// `z` is kept.
+    ArctanWithDerivative {
+        /// The activations, as long as `z`.
+        a: &'a mut [f32],
+        /// The derivative, as long as `z`.
+        d: &'a mut [f32],
+    },
+}
+
+/// `Z = X·W` (overwritten), then the [`Epilogue`]'s element-wise activation of `Z`, fused: each
+/// row segment of `Z` is activated by the thread that computed it as soon as its last `k` block
+/// is added, while it is still in cache, instead of in a second pass over memory. The
+/// activation is the same element-wise kernel on the same values, so `z`, `a` and `d` are
+/// bit-identical to [`try_gemm_nn_threads`] followed by the element-wise function (tested), for
+/// every thread count.
+///
+/// # Errors
+/// [`ShapeError`] naming the shapes if the product's do not agree or an output of the epilogue
+/// is not as long as `Z`; nothing is written then.
+pub fn try_gemm_nn_activate_threads(
+    x: MatRef<'_>,
+    w: MatRef<'_>,
+    mut z: MatMut<'_>,
+    epilogue: Epilogue<'_>,
+    threads: usize,
+) -> Result<(), ShapeError> {
+    let (m, k, n) = (x.rows(), x.cols(), w.cols());
+    let dims = ((x.rows(), x.cols()), (w.rows(), w.cols()), (z.rows(), z.cols()));
+    check("gemm_nn", dims.0, dims.1, dims.2, w.rows() == k && dims.2 == (m, n))?;
+    let len = m * n;
+    let wrong = |name: &str, got: usize| {
+        ShapeError(format!(
+            "gemm_nn with activation: Z is {m}×{n} ({len} elements) but {name} holds {got}"
+        ))
+    };
+    // Addresses, not references, so the hook is `Sync`; each call touches only its segment.
+    let (ap, dp) = match epilogue {
+        Epilogue::Arctan { a } if a.len() != len => return Err(wrong("a", a.len())),
+        Epilogue::ArctanWithDerivative { a, .. } if a.len() != len => {
+            return Err(wrong("a", a.len()))
+        }
+        Epilogue::ArctanWithDerivative { d, .. } if d.len() != len => {
+            return Err(wrong("d", d.len()))
+        }
+        Epilogue::ArctanInPlace => (None, None),
+        Epilogue::Arctan { a } => (Some(a.as_mut_ptr() as usize), None),
+        Epilogue::ArctanWithDerivative { a, d } => {
+            (Some(a.as_mut_ptr() as usize), Some(d.as_mut_ptr() as usize))
+        }
+    };
+    let finish = move |seg: *mut f32, off: usize, len: usize| {
+        // SAFETY: the driver passes each final segment of Z once, `off + len ≤ m·n`, while no
+        // other thread touches it; `a` and `d` hold m·n floats (checked) and are borrowed
+        // mutably for this call, and the segments [off, off + len) are disjoint across calls.
+        unsafe {
+            let Some(ap) = ap else {
+                crate::elementwise::arctan_in_place(std::slice::from_raw_parts_mut(seg, len));
+                return;
+            };
+            let z = std::slice::from_raw_parts(seg.cast_const(), len);
+            let a = std::slice::from_raw_parts_mut((ap as *mut f32).add(off), len);
+            match dp {
+                None => crate::elementwise::arctan(z, a),
+                Some(dp) => {
+                    let d = std::slice::from_raw_parts_mut((dp as *mut f32).add(off), len);
+                    crate::elementwise::arctan_with_derivative(z, a, d);
+                }
+            }
+        }
+    };
+    let (xs, ws, zs) = (x.as_slice(), w.as_slice(), z.as_mut_slice());
+    sgemm(
+        m,
+        k,
+        n,
+        xs,
+        k as isize,
+        1,
+        ws,
+        n as isize,
+        1,
+        zs,
+        Accum::Overwrite,
+        threads,
+        Some(&finish),
+    );
     Ok(())
 }
 
@@ -271,7 +384,7 @@ pub fn try_gemm_tn_threads(
     // Aᵀ (m×k) read from row-major A (k×m): element (i, l) of Aᵀ is A[l·m + i], so the strides of
     // Aᵀ are (1, m): the transpose is the swapped strides, not a copy.
     let (a, b, c) = (a.as_slice(), b.as_slice(), c.as_mut_slice());
-    sgemm(m, k, n, a, 1, m as isize, b, n as isize, 1, c, acc, threads);
+    sgemm(m, k, n, a, 1, m as isize, b, n as isize, 1, c, acc, threads, None);
     Ok(())
 }
 
@@ -289,7 +402,7 @@ pub fn try_gemm_nt_threads(
     check("gemm_nt", dims.0, dims.1, dims.2, b.cols() == k && dims.2 == (m, n))?;
     // Bᵀ (k×n) read from row-major B (n×k): strides (1, k).
     let (a, b, c) = (a.as_slice(), b.as_slice(), c.as_mut_slice());
-    sgemm(m, k, n, a, k as isize, 1, b, 1, k as isize, c, acc, threads);
+    sgemm(m, k, n, a, k as isize, 1, b, 1, k as isize, c, acc, threads, None);
     Ok(())
 }
 

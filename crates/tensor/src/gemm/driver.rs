@@ -31,10 +31,15 @@ use super::blocking::{Blocking, Kernel};
 use super::microkernel::{self, Tile};
 use super::pack;
 
+/// Called with `(segment, offset, len)` when the `len` elements of `C` at `segment` (part of one
+/// row, `offset` elements after `origin`) hold their final values; runs on the thread that
+/// computed them, while they are in cache, and is the only access to them until it returns.
+pub(super) type Finish<'f> = &'f (dyn Fn(*mut f32, usize, usize) + Sync);
+
 /// One strided product `C (+)= op(A)·op(B)`: `op(A)_{il} = a[i·rsa + l·csa]`,
 /// `op(B)_{lj} = b[l·rsb + j·csb]`, `C_{ij} = c[i·rsc + j·csc]`.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Problem {
+#[derive(Clone, Copy)]
+pub(super) struct Problem<'f> {
     pub m: usize,
     pub k: usize,
     pub n: usize,
@@ -49,17 +54,23 @@ pub(super) struct Problem {
     pub csc: isize,
     /// `C = C + …` (else `C = …`, never reading `C`).
     pub add: bool,
+    /// The first element of the whole output (offsets passed to `finish` count from here).
+    pub origin: *const f32,
+    /// Run on every finished row segment of `C` (only with `csc = 1`: the direct orientation).
+    pub finish: Option<Finish<'f>>,
 }
 
 // SAFETY: a `Problem` is only sent to threads that work on disjoint parts of `C` (see `split`)
 // while the caller holds the borrows of A, B (shared) and C (exclusive) for the whole call.
-unsafe impl Send for Problem {}
+unsafe impl Send for Problem<'_> {}
 // SAFETY: as above.
-unsafe impl Sync for Problem {}
+unsafe impl Sync for Problem<'_> {}
 
-impl Problem {
-    /// `Cᵀ (+)= op(B)ᵀ·op(A)ᵀ`: the same product seen from the transposed output.
-    pub(super) fn transposed(self) -> Problem {
+impl<'f> Problem<'f> {
+    /// `Cᵀ (+)= op(B)ᵀ·op(A)ᵀ`: the same product seen from the transposed output (without a
+    /// `finish` hook: its row segments would be columns of `C`).
+    pub(super) fn transposed(self) -> Problem<'f> {
+        debug_assert!(self.finish.is_none());
         Problem {
             m: self.n,
             n: self.m,
@@ -76,7 +87,7 @@ impl Problem {
     }
 
     /// Rows `i0..i0 + m` and columns `j0..j0 + n` of the output.
-    fn part(self, i0: usize, m: usize, j0: usize, n: usize) -> Problem {
+    fn part(self, i0: usize, m: usize, j0: usize, n: usize) -> Problem<'f> {
         // Offsets stay inside the operands: i0 < self.m, j0 < self.n.
         let off = |s: isize, i: usize| s * i as isize;
         Problem {
@@ -181,6 +192,16 @@ pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
                             // SAFETY: the panels hold kcb·MR and kcb·NR floats; the tile is inside
                             // C; the CPU runs the kernel (caller).
                             unsafe { kernel(bl.kernel, packed_a, kcb, ap, p.rsa, p.csa, bp, tile) };
+                        }
+                        // The last k block of these rows is done: their segment of C is final.
+                        if let (Some(finish), true) = (p.finish, pc + kcb == p.k) {
+                            debug_assert_eq!(p.csc, 1);
+                            for r in ic + ir..(ic + ir + mr).min(p.m) {
+                                let row = p.c.wrapping_offset(r as isize * p.rsc + jc as isize);
+                                // Both pointers are inside the same output allocation.
+                                let off = (row as usize - p.origin as usize) / 4;
+                                finish(row, off, ncb);
+                            }
                         }
                     }
                     jc += ncb;

@@ -221,7 +221,14 @@ fn mask16(n: usize) -> u16 {
 /// As [`pack_panel`] with `si = 1`; AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn avx512_rows(panel: *mut f32, src: *const f32, sl: isize, rows: usize, w: usize, kb: usize) {
+unsafe fn avx512_rows(
+    panel: *mut f32,
+    src: *const f32,
+    sl: isize,
+    rows: usize,
+    w: usize,
+    kb: usize,
+) {
     for l in 0..kb {
         // SAFETY: lanes past `rows` are masked off on load (never touched), past `w` on store.
         unsafe {
@@ -310,7 +317,10 @@ unsafe fn avx512_transpose(
                 if i0 + r < rows {
                     // SAFETY: row i0 + r exists; lanes past `kb` are masked off.
                     unsafe {
-                        _mm512_maskz_loadu_ps(load, src.offset((i0 + r) as isize * si + l0 as isize))
+                        _mm512_maskz_loadu_ps(
+                            load,
+                            src.offset((i0 + r) as isize * si + l0 as isize),
+                        )
                     }
                 } else {
                     _mm512_setzero_ps()
@@ -445,7 +455,8 @@ mod tests {
                 for rows in [1, w - 1, w, w + 1, 3 * w + 5] {
                     for kb in [1, 9, 17, 40] {
                         let (ld_rows, ld_cols) = (rows + 2, kb + 3);
-                        let src: Vec<f32> = (0..ld_rows * ld_cols).map(|v| v as f32 + 0.25).collect();
+                        let src: Vec<f32> =
+                            (0..ld_rows * ld_cols).map(|v| v as f32 + 0.25).collect();
                         for (si, sl) in [(1isize, ld_rows as isize), (ld_cols as isize, 1)] {
                             let len = rows.div_ceil(w) * w * kb;
                             let mut want = vec![f32::NAN; len];
@@ -457,9 +468,19 @@ mod tests {
                                     let d = want.as_mut_ptr().add(q * w * kb);
                                     scalar(d, s, si, sl, w.min(rows - i0), w, kb);
                                 }
-                                pack_block(kernel, got.as_mut_ptr(), src.as_ptr(), si, sl, rows, w, kb);
+                                pack_block(
+                                    kernel,
+                                    got.as_mut_ptr(),
+                                    src.as_ptr(),
+                                    si,
+                                    sl,
+                                    rows,
+                                    w,
+                                    kb,
+                                );
                             }
-                            let same = want.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits());
+                            let same =
+                                want.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits());
                             assert!(same, "{kernel:?} w {w} rows {rows} kb {kb} si {si} sl {sl}");
                         }
                     }
@@ -489,9 +510,19 @@ mod tests {
                             // SAFETY: the source covers rows × kb at these strides; panels hold w·kb.
                             unsafe {
                                 scalar(want.as_mut_ptr(), src.as_ptr(), si, sl, rows, w, kb);
-                                pack_panel(kernel, got.as_mut_ptr(), src.as_ptr(), si, sl, rows, w, kb);
+                                pack_panel(
+                                    kernel,
+                                    got.as_mut_ptr(),
+                                    src.as_ptr(),
+                                    si,
+                                    sl,
+                                    rows,
+                                    w,
+                                    kb,
+                                );
                             }
-                            let same = want.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits());
+                            let same =
+                                want.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits());
                             assert!(same, "{kernel:?} w {w} rows {rows} kb {kb} si {si} sl {sl}");
                         }
                     }

@@ -336,3 +336,78 @@ fn thread_count_does_not_change_a_bit() {
         }
     });
 }
+
+/// The fused forward (`Z = X·W` with the activation applied per finished row segment) gives
+/// bit-identical `z`, `a` and `d` to the product followed by the element-wise kernel, for every
+/// kernel, thread count and shape: narrow outputs, the transposed orientation, `k` deeper than a
+/// block, ragged tiles, and an empty inner dimension.
+#[test]
+fn fused_activation_equals_product_then_elementwise() {
+    use crate::elementwise::{arctan, arctan_with_derivative};
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for_each_kernel(|kernel| {
+        for (m, k, n) in [(70, 600, 100), (40, 9, 33), (29, 1000, 10), (13, 0, 5), (1, 3, 1)] {
+            let (x, w) = (random(m, k, 400), random(k, n, 401));
+            // Scale so the activations cover arctan's three ranges.
+            let x = Matrix::from_vec(m, k, x.as_slice().iter().map(|v| v * 0.3).collect()).unwrap();
+            let mut z0 = Matrix::zeros(m, n);
+            gemm_nn(x.view(), w.view(), z0.view_mut(), Accum::Overwrite);
+            let (mut a0, mut d0) = (vec![0.0; m * n], vec![0.0; m * n]);
+            arctan_with_derivative(z0.as_slice(), &mut a0, &mut d0);
+            let mut a_only = vec![0.0; m * n];
+            arctan(z0.as_slice(), &mut a_only);
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                pool.broadcast(|_| FORCED_KERNEL.with(|f| f.set(Some(kernel))));
+                let nan = || Matrix::from_vec(m, n, vec![f32::NAN; m * n]).unwrap();
+                let (mut z, mut a, mut d) = (nan(), vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
+                pool.install(|| {
+                    let e = Epilogue::ArctanWithDerivative { a: &mut a, d: &mut d };
+                    try_gemm_nn_activate_threads(x.view(), w.view(), z.view_mut(), e, threads)
+                })
+                .unwrap();
+                let what = format!("{kernel:?} {m}×{k}×{n} on {threads} threads");
+                assert_eq!(bits(z.as_slice()), bits(z0.as_slice()), "z: {what}");
+                assert_eq!(bits(&a), bits(&a0), "a: {what}");
+                assert_eq!(bits(&d), bits(&d0), "d: {what}");
+                let (mut z, mut a) = (nan(), vec![f32::NAN; m * n]);
+                pool.install(|| {
+                    let e = Epilogue::Arctan { a: &mut a };
+                    try_gemm_nn_activate_threads(x.view(), w.view(), z.view_mut(), e, threads)
+                })
+                .unwrap();
+                assert_eq!(bits(&a), bits(&a_only), "arctan only: {what}");
+                let mut z = nan();
+                pool.install(|| {
+                    let e = Epilogue::ArctanInPlace;
+                    try_gemm_nn_activate_threads(x.view(), w.view(), z.view_mut(), e, threads)
+                })
+                .unwrap();
+                assert_eq!(bits(z.as_slice()), bits(&a_only), "in place: {what}");
+                pool.broadcast(|_| FORCED_KERNEL.with(|f| f.set(None)));
+            }
+        }
+    });
+}
+
+/// An activation output of the wrong length is refused, naming it, before anything is written.
+#[test]
+fn fused_activation_refuses_short_outputs() {
+    let (x, w) = (random(4, 3, 410), random(3, 5, 411));
+    let mut z = Matrix::from_vec(4, 5, vec![7.0; 20]).unwrap();
+    let (mut a, mut d) = (vec![7.0; 20], vec![7.0; 19]);
+    let e = Epilogue::ArctanWithDerivative { a: &mut a, d: &mut d };
+    let err = try_gemm_nn_activate_threads(x.view(), w.view(), z.view_mut(), e, 1).unwrap_err();
+    assert!(err.0.contains("d holds 19") && err.0.contains("4×5"), "{err}");
+    assert!(z.as_slice().iter().chain(&a).chain(&d).all(|&v| v == 7.0));
+    let mut short = vec![0.0; 3];
+    let err = try_gemm_nn_activate_threads(
+        x.view(),
+        w.view(),
+        z.view_mut(),
+        Epilogue::Arctan { a: &mut short },
+        1,
+    )
+    .unwrap_err();
+    assert!(err.0.contains("a holds 3"), "{err}");
+}
