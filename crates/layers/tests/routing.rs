@@ -191,7 +191,8 @@ fn routed_gradients_are_the_formula_bit_for_bit_across_blocks() {
     let widths = [5, 70, 70, 70, 70, 3];
     let rows = 150; // 150 · 70 = 10,500 elements per gradient: 2 full blocks of 4,096 + a part
     for routing in all_routings().into_iter().skip(1) {
-        let mut mlp = Mlp::new(&widths, rows, Activation::Arctan, GradSeed::Manual, routing).unwrap();
+        let mut mlp =
+            Mlp::new(&widths, rows, Activation::Arctan, GradSeed::Manual, routing).unwrap();
         let (x, y, _) = setup(&widths, rows, 5, &mut mlp);
         mlp.train_batch(x.view(), y.view(), EPOCH).unwrap();
         let r = routing.rate(EPOCH);
