@@ -14,6 +14,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use handprop_layers::{Activation, GradSeed, Mlp, Routing};
+use handprop_optim::{Adam, UpdateRule};
 use handprop_tensor::elementwise::{arctan, arctan_with_derivative, hadamard};
 use handprop_tensor::init::{fill_standard_normal, stream_rng};
 use handprop_tensor::peak::fma_peak;
@@ -235,34 +236,6 @@ fn scaling_table(steps: usize) {
     println!("  one cell on two threads:     {shared:>7.2} s  → speed-up ×{:.2}", one / shared);
 }
 
-/// Adam as the study configures it (lr 0.001, β₁ 0.9, β₂ 0.999, ε 1e-8), inline: the optimizer
-/// crate is not a dependency of this one, and this only has to cost what an Adam update costs.
-struct Adam {
-    m: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
-    t: i32,
-}
-
-impl Adam {
-    fn new(mlp: &Mlp) -> Adam {
-        let zeros = || mlp.weights().iter().map(|w| vec![0.0; w.as_slice().len()]).collect();
-        Adam { m: zeros(), v: zeros(), t: 0 }
-    }
-
-    fn update(&mut self, mlp: &mut Mlp) {
-        self.t += 1;
-        let lr = 1e-3 * (1.0 - 0.999f32.powi(self.t)).sqrt() / (1.0 - 0.9f32.powi(self.t));
-        for ((w, g), (m, v)) in mlp.params_and_grads().zip(self.m.iter_mut().zip(&mut self.v)) {
-            for (((w, &g), m), v) in w.iter_mut().zip(g.iter()).zip(m.iter_mut()).zip(v.iter_mut())
-            {
-                *m += (g - *m) * (1.0 - 0.9);
-                *v += (g * g - *v) * (1.0 - 0.999);
-                *w -= *m * lr / (v.sqrt() + 1e-8);
-            }
-        }
-    }
-}
-
 /// `--compare-epochs H N`: N epochs of the study's network with Adam at width H on synthetic data,
 /// one line per epoch in the format `cargo xtask compare` parses (the same as
 /// bench/compare/study_net.py prints).
@@ -273,13 +246,17 @@ fn compare_epochs(h: usize, epochs: usize) {
     let mut mlp = Mlp::new(&widths, BATCH, Activation::Arctan, GradSeed::Exact, Routing::Standard)
         .expect("valid net");
     mlp.init_normal(&mut stream_rng(1, 0));
-    let mut adam = Adam::new(&mlp);
+    // handprop's TF1 Adam (lr 0.001, β₁ 0.9, β₂ 0.999, ε 1e-8), as a run of the study uses it.
+    let adam = Adam::<f32>::tf1(1e-3).expect("valid Adam");
+    let lens: Vec<usize> = mlp.weights().iter().map(|w| w.as_slice().len()).collect();
+    let mut state = adam.init(&lens);
     for e in 0..epochs {
         let (c0, t0) = (on_cpu_ns().unwrap_or(0), Instant::now());
         for start in (0..55_000).step_by(BATCH) {
             let (xb, yb) = (x.view().rows_range(start, BATCH), y.view().rows_range(start, BATCH));
             black_box(mlp.train_batch(xb, yb, e as u64).expect("fits"));
-            adam.update(&mut mlp);
+            let pairs = mlp.params_and_grads().map(|(w, g)| (w, &*g));
+            adam.update(&mut state, pairs).expect("shapes fit");
         }
         let train = mlp.count_correct(x.view(), &labels).expect("fits");
         let test = mlp.count_correct(x_test.view(), &l_test).expect("fits");
