@@ -165,13 +165,13 @@ pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
                 let kcb = kb.min(p.k - pc);
                 if packed_a {
                     // SAFETY: the ranges are inside the operands; the packs fit their buffers.
-                    unsafe { pack_a(bl.kernel, apack, &p, ic, mcb, pc, kcb, mr) };
+                    unsafe { pack_a(bl.kernel, apack, &p, ic, mcb, pc, kcb) };
                 }
                 let mut jc = 0;
                 while jc < p.n {
                     let ncb = nc.min(p.n - jc);
                     // SAFETY: as above.
-                    unsafe { pack_b(bl.kernel, bpack, &p, pc, kcb, jc, ncb, nr) };
+                    unsafe { pack_b(bl.kernel, bpack, &p, pc, kcb, jc, ncb) };
                     for ir in (0..mcb).step_by(mr) {
                         let ap = if packed_a {
                             apack.wrapping_add(ir * kcb)
@@ -258,8 +258,8 @@ unsafe fn pack_a(
     mb: usize,
     l0: usize,
     kb: usize,
-    mr: usize,
 ) {
+    let mr = kernel.tile().0;
     // SAFETY: inside the buffer and the operand (caller).
     unsafe {
         let src = p.a.offset(i0 as isize * p.rsa + l0 as isize * p.csa);
@@ -280,8 +280,8 @@ unsafe fn pack_b(
     kb: usize,
     j0: usize,
     nb: usize,
-    nr: usize,
 ) {
+    let nr = kernel.tile().1;
     // SAFETY: inside the buffer and the operand (caller). The panels are op(B)ᵀ's block in
     // the A layout: the panel width runs along B's columns (stride csb).
     unsafe {
