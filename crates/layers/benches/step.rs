@@ -202,7 +202,7 @@ fn scaling_table(steps: usize) {
     println!();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "spare cores, H = 1024, {steps} steps per cell, wall clock (load average before: {})",
+        "spare cores, H = 1024, {steps} steps per cell, wall clock, fastest of 3 interleaved rounds (load average before: {})",
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
     let widths = [784, 1024, 1024, 1024, 1024, 10];
@@ -220,14 +220,21 @@ fn scaling_table(steps: usize) {
         }
         t.elapsed().as_secs_f64()
     };
-    let one = run_cell(1);
-    let t = Instant::now();
-    let handles: Vec<_> = (0..2).map(|_| std::thread::spawn(move || run_cell(1))).collect();
-    for h in handles {
-        h.join().expect("cell thread");
+    // This VM's speed changes in phases of seconds (other tenants on the host), so one shot of
+    // each is a coin toss: interleave the three measurements, `ROUNDS` times, and keep each one's
+    // fastest (the machine as it is when nobody else loads it).
+    const ROUNDS: usize = 3;
+    let (mut one, mut two_cells, mut shared) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+    for _ in 0..ROUNDS {
+        one = one.min(run_cell(1));
+        let t = Instant::now();
+        let handles: Vec<_> = (0..2).map(|_| std::thread::spawn(move || run_cell(1))).collect();
+        for h in handles {
+            h.join().expect("cell thread");
+        }
+        two_cells = two_cells.min(t.elapsed().as_secs_f64());
+        shared = shared.min(run_cell(2));
     }
-    let two_cells = t.elapsed().as_secs_f64();
-    let shared = run_cell(2);
     println!("  one cell, one thread:        {one:>7.2} s");
     println!(
         "  two cells on two threads:    {two_cells:>7.2} s  → throughput ×{:.2} of one",
@@ -349,7 +356,7 @@ fn main() {
         let epochs =
             std::env::var("HANDPROP_BENCH_EPOCHS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
         epoch_table(epochs, peak);
-        scaling_table(30);
+        scaling_table(20);
     }
     println!();
     println!("element-wise kernels alone, 4·{BATCH}·H elements (the hidden layers of one step)");
