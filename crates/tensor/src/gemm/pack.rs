@@ -151,11 +151,12 @@ pub(super) unsafe fn pack_panel(
     unsafe {
         match kernel {
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 if si == 1 => avx512_rows(panel, src, sl, rows, w, kb),
+            // One panel is a block of at most `w` rows.
+            Kernel::Avx512 if si == 1 => avx512_rows_block(panel, src, sl, rows, w, kb),
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx512 if sl == 1 => avx512_transpose(panel, src, si, rows, w, kb),
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 if si == 1 => avx2_rows(panel, src, sl, rows, w, kb),
+            Kernel::Avx2 if si == 1 => avx2_rows_block(panel, src, sl, rows, w, kb),
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 if sl == 1 => avx2_transpose(panel, src, si, rows, w, kb),
             _ => scalar(panel, src, si, sl, rows, w, kb),
@@ -212,35 +213,6 @@ fn mask16(n: usize) -> u16 {
         u16::MAX
     } else {
         (1u16 << n) - 1
-    }
-}
-
-/// Rows contiguous, AVX-512: per `l`, `⌈w/16⌉` masked 16-float copies.
-///
-/// # Safety
-/// As [`pack_panel`] with `si = 1`; AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn avx512_rows(
-    panel: *mut f32,
-    src: *const f32,
-    sl: isize,
-    rows: usize,
-    w: usize,
-    kb: usize,
-) {
-    for l in 0..kb {
-        // SAFETY: lanes past `rows` are masked off on load (never touched), past `w` on store.
-        unsafe {
-            let s = src.offset(l as isize * sl);
-            let d = panel.add(l * w);
-            let mut c = 0;
-            while c < w {
-                let v = _mm512_maskz_loadu_ps(mask16(rows.saturating_sub(c)), s.add(c));
-                _mm512_mask_storeu_ps(d.add(c), mask16(w - c), v);
-                c += 16;
-            }
-        }
     }
 }
 
@@ -343,28 +315,6 @@ unsafe fn avx512_transpose(
 fn mask8(n: usize) -> __m256i {
     let n = n.min(8) as i32;
     _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
-}
-
-/// Rows contiguous, AVX2: per `l`, `⌈w/8⌉` masked 8-float copies.
-///
-/// # Safety
-/// As [`pack_panel`] with `si = 1`; AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn avx2_rows(panel: *mut f32, src: *const f32, sl: isize, rows: usize, w: usize, kb: usize) {
-    for l in 0..kb {
-        // SAFETY: masked lanes are neither read nor written.
-        unsafe {
-            let s = src.offset(l as isize * sl);
-            let d = panel.add(l * w);
-            let mut c = 0;
-            while c < w {
-                let v = _mm256_maskload_ps(s.add(c), mask8(rows.saturating_sub(c)));
-                _mm256_maskstore_ps(d.add(c), mask8(w - c), v);
-                c += 8;
-            }
-        }
-    }
 }
 
 /// The transpose of an 8 × 8 block held as 8 row vectors.
