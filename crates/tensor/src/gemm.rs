@@ -98,7 +98,7 @@ fn sgemm(
             c.fill(0.0);
         }
         if let Some(f) = finish {
-            f(c.as_mut_ptr(), 0, m * n);
+            finish_all(f, c, threads);
         }
         return;
     }
@@ -131,7 +131,7 @@ fn sgemm(
         // this CPU (or, in tests, is one of `Kernel::available`).
         unsafe { driver::run_threads(&bl, p, threads) };
         if let (Some(f), true) = (finish, transpose) {
-            f(c.as_mut_ptr(), 0, m * n);
+            finish_all(f, c, threads);
         }
         return;
     }
@@ -161,7 +161,30 @@ fn sgemm(
         );
     }
     if let Some(f) = finish {
-        f(c.as_mut_ptr(), 0, m * n);
+        finish_all(f, c, threads);
+    }
+}
+
+/// Runs `finish` over all of `c` after the product, where the driver could not run it row
+/// segment by row segment (the transposed orientation, the `matrixmultiply` fallback, `k = 0`):
+/// in `threads` disjoint ranges on the current rayon pool, as the separate element-wise pass did.
+fn finish_all(finish: driver::Finish<'_>, c: &mut [f32], threads: usize) {
+    let len = c.len();
+    let parts = threads.clamp(1, len.max(1));
+    let base = c.as_mut_ptr() as usize;
+    let run = |p: usize| {
+        let (lo, hi) = (len * p / parts, len * (p + 1) / parts);
+        // The ranges are disjoint and inside `c`, borrowed mutably for this call.
+        finish((base as *mut f32).wrapping_add(lo), lo, hi - lo);
+    };
+    if parts == 1 {
+        run(0);
+    } else {
+        rayon::scope(|s| {
+            for p in 0..parts {
+                s.spawn(move |_| run(p));
+            }
+        });
     }
 }
 
