@@ -61,7 +61,33 @@ pub(super) unsafe fn pack_block(
     }
 }
 
-/// Rows contiguous, AVX-512, all panels of a block: per `l`, per panel, masked 16-float copies.
+/// The loops of the rows-contiguous block packer, for a vector of `V` lanes: per `l`, per panel,
+/// `copy(from, to, n_load, n_store)` moves lanes `0..n_load` from `from` (zero in the others)
+/// into lanes `0..n_store` of `to`. Pointers to lanes that are masked off may lie past the
+/// operand, so they are formed with wrapping arithmetic and never dereferenced.
+///
+/// # Safety
+/// As [`pack_block`] with `si = 1`; `copy` touches only the lanes it is told to.
+#[inline(always)]
+unsafe fn rows_block<const V: usize>(
+    dst: *mut f32,
+    src: *const f32,
+    (sl, rows, w, kb): (isize, usize, usize, usize),
+    copy: impl Fn(*const f32, *mut f32, usize, usize),
+) {
+    let panels = rows.div_ceil(w);
+    for l in 0..kb {
+        let s = src.wrapping_offset(l as isize * sl);
+        for q in 0..panels {
+            let (i0, d) = (q * w, dst.wrapping_add(q * w * kb + l * w));
+            for c in (0..w).step_by(V) {
+                copy(s.wrapping_add(i0 + c), d.wrapping_add(c), rows.saturating_sub(i0 + c), w - c);
+            }
+        }
+    }
+}
+
+/// Rows contiguous, AVX-512: masked 16-float moves.
 ///
 /// # Safety
 /// As [`pack_block`] with `si = 1`; AVX-512F.
@@ -75,27 +101,16 @@ unsafe fn avx512_rows_block(
     w: usize,
     kb: usize,
 ) {
-    let panels = rows.div_ceil(w);
-    for l in 0..kb {
-        // SAFETY: lanes past `rows` are masked off on load, past each panel's `w` on store.
-        unsafe {
-            let s = src.offset(l as isize * sl);
-            for q in 0..panels {
-                let d = dst.add(q * w * kb + l * w);
-                let i0 = q * w;
-                let mut c = 0;
-                while c < w {
-                    let v =
-                        _mm512_maskz_loadu_ps(mask16(rows.saturating_sub(i0 + c)), s.add(i0 + c));
-                    _mm512_mask_storeu_ps(d.add(c), mask16(w - c), v);
-                    c += 16;
-                }
-            }
-        }
+    // SAFETY: the caller's contract; masked-off lanes are neither read nor written.
+    unsafe {
+        rows_block::<16>(dst, src, (sl, rows, w, kb), |from, to, n_load, n_store| {
+            let v = _mm512_maskz_loadu_ps(mask16(n_load), from);
+            _mm512_mask_storeu_ps(to, mask16(n_store), v);
+        });
     }
 }
 
-/// Rows contiguous, AVX2, all panels of a block.
+/// Rows contiguous, AVX2: masked 8-float moves.
 ///
 /// # Safety
 /// As [`pack_block`] with `si = 1`; AVX2.
@@ -109,22 +124,12 @@ unsafe fn avx2_rows_block(
     w: usize,
     kb: usize,
 ) {
-    let panels = rows.div_ceil(w);
-    for l in 0..kb {
-        // SAFETY: masked lanes are neither read nor written.
-        unsafe {
-            let s = src.offset(l as isize * sl);
-            for q in 0..panels {
-                let d = dst.add(q * w * kb + l * w);
-                let i0 = q * w;
-                let mut c = 0;
-                while c < w {
-                    let v = _mm256_maskload_ps(s.add(i0 + c), mask8(rows.saturating_sub(i0 + c)));
-                    _mm256_maskstore_ps(d.add(c), mask8(w - c), v);
-                    c += 8;
-                }
-            }
-        }
+    // SAFETY: the caller's contract; masked-off lanes are neither read nor written.
+    unsafe {
+        rows_block::<8>(dst, src, (sl, rows, w, kb), |from, to, n_load, n_store| {
+            let v = _mm256_maskload_ps(from, mask8(n_load));
+            _mm256_maskstore_ps(to, mask8(n_store), v);
+        });
     }
 }
 
@@ -264,7 +269,42 @@ fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
     })
 }
 
-/// Transposing, AVX-512: 16 × 16 blocks (rows past `rows` are zero vectors, `l` past `kb` masked).
+/// The loops of the transposing packer, for `V × V` blocks of vectors `T`: per group of `V`
+/// panel lanes and `V` steps of `l`, `load(row, n)` reads lanes `0..n` of a source row (zero in
+/// the others; rows past `rows` are `zero`), `transpose` turns the rows into columns, and
+/// `store(to, n, column)` writes lanes `0..n` of a panel row.
+///
+/// # Safety
+/// As [`pack_panel`] with `sl = 1`; the closures touch only the lanes they are told to.
+#[inline(always)]
+unsafe fn transpose_blocks<T: Copy, const V: usize>(
+    panel: *mut f32,
+    src: *const f32,
+    (si, rows, w, kb): (isize, usize, usize, usize),
+    zero: T,
+    load: impl Fn(*const f32, usize) -> T,
+    transpose: impl Fn([T; V]) -> [T; V],
+    store: impl Fn(*mut f32, usize, T),
+) {
+    for i0 in (0..w).step_by(V) {
+        for l0 in (0..kb).step_by(V) {
+            let lanes = (kb - l0).min(V);
+            let r: [T; V] = std::array::from_fn(|r| {
+                let row = src.wrapping_offset((i0 + r) as isize * si + l0 as isize);
+                if i0 + r < rows {
+                    load(row, lanes)
+                } else {
+                    zero
+                }
+            });
+            for (c, col) in transpose(r).into_iter().enumerate().take(lanes) {
+                store(panel.wrapping_add((l0 + c) * w + i0), w - i0, col);
+            }
+        }
+    }
+}
+
+/// Transposing, AVX-512: 16 × 16 blocks.
 ///
 /// # Safety
 /// As [`pack_panel`] with `sl = 1`; AVX-512F.
@@ -278,34 +318,17 @@ unsafe fn avx512_transpose(
     w: usize,
     kb: usize,
 ) {
-    let mut i0 = 0;
-    while i0 < w {
-        let store = mask16(w - i0);
-        let mut l0 = 0;
-        while l0 < kb {
-            let lanes = (kb - l0).min(16);
-            let load = mask16(lanes);
-            let r: [__m512; 16] = std::array::from_fn(|r| {
-                if i0 + r < rows {
-                    // SAFETY: row i0 + r exists; lanes past `kb` are masked off.
-                    unsafe {
-                        _mm512_maskz_loadu_ps(
-                            load,
-                            src.offset((i0 + r) as isize * si + l0 as isize),
-                        )
-                    }
-                } else {
-                    _mm512_setzero_ps()
-                }
-            });
-            let cols = transpose16(r);
-            for (c, col) in cols.iter().enumerate().take(lanes) {
-                // SAFETY: l0 + c < kb and lanes past `w` masked: inside the panel.
-                unsafe { _mm512_mask_storeu_ps(panel.add((l0 + c) * w + i0), store, *col) };
-            }
-            l0 += 16;
-        }
-        i0 += 16;
+    // SAFETY: the caller's contract; masked-off lanes are neither read nor written.
+    unsafe {
+        transpose_blocks::<__m512, 16>(
+            panel,
+            src,
+            (si, rows, w, kb),
+            _mm512_setzero_ps(),
+            |row, n| _mm512_maskz_loadu_ps(mask16(n), row),
+            |r| transpose16(r),
+            |to, n, v| _mm512_mask_storeu_ps(to, mask16(n), v),
+        );
     }
 }
 
@@ -363,31 +386,17 @@ unsafe fn avx2_transpose(
     w: usize,
     kb: usize,
 ) {
-    let mut i0 = 0;
-    while i0 < w {
-        let store = mask8(w - i0);
-        let mut l0 = 0;
-        while l0 < kb {
-            let lanes = (kb - l0).min(8);
-            let load = mask8(lanes);
-            let r: [__m256; 8] = std::array::from_fn(|r| {
-                if i0 + r < rows {
-                    // SAFETY: row i0 + r exists; lanes past `kb` are masked off.
-                    unsafe {
-                        _mm256_maskload_ps(src.offset((i0 + r) as isize * si + l0 as isize), load)
-                    }
-                } else {
-                    _mm256_setzero_ps()
-                }
-            });
-            let cols = transpose8(r);
-            for (c, col) in cols.iter().enumerate().take(lanes) {
-                // SAFETY: inside the panel (l0 + c < kb, lanes past `w` masked).
-                unsafe { _mm256_maskstore_ps(panel.add((l0 + c) * w + i0), store, *col) };
-            }
-            l0 += 8;
-        }
-        i0 += 8;
+    // SAFETY: the caller's contract; masked-off lanes are neither read nor written.
+    unsafe {
+        transpose_blocks::<__m256, 8>(
+            panel,
+            src,
+            (si, rows, w, kb),
+            _mm256_setzero_ps(),
+            |row, n| _mm256_maskload_ps(row, mask8(n)),
+            |r| transpose8(r),
+            |to, n, v| _mm256_maskstore_ps(to, mask8(n), v),
+        );
     }
 }
 
