@@ -5,10 +5,14 @@ use serde::{Deserialize, Serialize};
 
 /// The element-wise non-linearity `a = f(z)` of a [`crate::Dense`] layer.
 ///
-/// The layer only calls [`Activation::forward`] (evaluation), [`Activation::forward_with_derivative`]
-/// (training: `a = f(z)` and `d = f′(z)` cached together) and [`Activation::backward`]
-/// (`e = u ⊙ d`, the same for all), so a new activation (tanh, sigmoid, ReLU) is one new variant
-/// plus its arms here; the layer and the network do not change.
+/// The layer only asks it for the epilogue its forward product runs on each finished row segment
+/// of `z` ([`Activation::fused`] for evaluation, [`Activation::fused_with_derivative`] for
+/// training: `a = f(z)` and `d = f′(z)` cached together, [`Activation::fused_in_place`] for the
+/// network's evaluation buffers) and calls [`Activation::backward`] (`e = u ⊙ d`, the same for
+/// all), so a new activation (tanh, sigmoid, ReLU) is one new variant plus its arms here and an
+/// epilogue in the tensor crate; the layer and the network do not change.
+/// [`Activation::forward`] and [`Activation::forward_with_derivative`] are the same operations as
+/// separate passes over slices.
 ///
 /// The study applies arctan on **every** layer, the output layer included (textbook classifiers
 /// leave the last layer linear and feed it to the softmax). Because arctan is bounded by ±π/2, the
@@ -40,15 +44,8 @@ impl Activation {
         }
     }
 
-    /// `x = f(x)` in place (evaluation, which keeps `z` and `a` in one buffer); the same
-    /// operations as [`Activation::forward`].
-    pub fn forward_in_place(self, x: &mut [f32]) {
-        match self {
-            Activation::Arctan => handprop_tensor::elementwise::arctan_in_place(x),
-        }
-    }
-
-    /// [`Activation::forward_in_place`] fused into the product that computes `z`
+    /// [`Activation::forward`] in place (`z` becomes `a`: evaluation keeps both in one buffer),
+    /// fused into the product that computes `z`
     /// ([`handprop_tensor::try_gemm_nn_activate_threads`]): the same operations on the same
     /// values, applied to each row segment of `z` as it becomes final.
     pub fn fused_in_place(self) -> Epilogue<'static> {
