@@ -36,8 +36,8 @@ pub struct Args {
     /// Epochs per process (the first is a warm-up and not counted).
     #[arg(long, default_value_t = 3)]
     epochs: usize,
-    /// MNIST directory for the Python side (default: $HANDPROP_MNIST_DIR, else synthetic data);
-    /// the timing does not depend on the pixel values.
+    /// MNIST directory for all three sides (default: $HANDPROP_MNIST_DIR, else synthetic data).
+    /// Real images matter: handprop skips their zero pixels exactly in the first layer.
     #[arg(long)]
     mnist: Option<PathBuf>,
     /// Only these frameworks (handprop, torch, tf).
@@ -46,7 +46,10 @@ pub struct Args {
 }
 
 /// Runs the task.
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(mut args: Args) -> anyhow::Result<()> {
+    if args.mnist.is_none() {
+        args.mnist = std::env::var_os("HANDPROP_MNIST_DIR").map(PathBuf::from);
+    }
     anyhow::ensure!(args.epochs >= 2, "--epochs must be at least 2 (the first is a warm-up)");
     let root = project_root();
     let python = args
@@ -89,6 +92,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         &h.to_string(),
                         &args.epochs.to_string(),
                     ]);
+                    if let Some(dir) = &args.mnist {
+                        c.arg("--mnist").arg(dir);
+                    }
                     c
                 } else {
                     let mut c = Command::new(&python);

@@ -243,12 +243,40 @@ fn scaling_table(steps: usize) {
     println!("  one cell on two threads:     {shared:>7.2} s  → speed-up ×{:.2}", one / shared);
 }
 
-/// `--compare-epochs H N`: N epochs of the study's network with Adam at width H on synthetic data,
-/// one line per epoch in the format `cargo xtask compare` parses (the same as
-/// bench/compare/study_net.py prints).
-fn compare_epochs(h: usize, epochs: usize) {
-    let (x, y, labels) = data(55_000, 90);
-    let (x_test, _, l_test) = data(10_000, 91);
+/// `--compare-epochs H N [--mnist DIR]`: N epochs of the study's network with Adam at width H, on
+/// MNIST's TF1 split from DIR (55,000 training and 10,000 test images, as the Python side reads
+/// them) or else on synthetic data of the same shapes; one line per epoch in the format
+/// `cargo xtask compare` parses (the same as bench/compare/study_net.py prints). Real images
+/// matter for the timing: their zero pixels are skipped in the first layer's products. With
+/// `alternate` the skipping is off in odd epochs (`zero_skip off` on their lines), to measure what
+/// it saves in one process (the bits are the same either way).
+fn compare_epochs(h: usize, epochs: usize, mnist: Option<&str>, alternate: bool) {
+    let (x, y, labels, x_test, l_test) = match mnist {
+        Some(dir) => {
+            let m = handprop_mnist::load(std::path::Path::new(dir), handprop_mnist::Split::Tf1)
+                .unwrap_or_else(|e| {
+                    eprintln!("cannot load MNIST from {dir}: {e}");
+                    std::process::exit(2)
+                });
+            let mat = |v: Vec<f32>, rows: usize, cols: usize| {
+                Matrix::from_vec(rows, cols, v).expect("the loader's shapes")
+            };
+            let (tr, te) = (m.train, m.test);
+            (
+                mat(tr.images, tr.len, 784),
+                mat(tr.one_hot, tr.len, 10),
+                tr.labels,
+                mat(te.images, te.len, 784),
+                te.labels,
+            )
+        }
+        None => {
+            let (x, y, labels) = data(55_000, 90);
+            let (x_test, _, l_test) = data(10_000, 91);
+            (x, y, labels, x_test, l_test)
+        }
+    };
+    let (train_rows, test_rows) = (x.rows(), x_test.rows());
     let widths = [784, h, h, h, h, 10];
     let mut mlp = Mlp::new(&widths, BATCH, Activation::Arctan, GradSeed::Exact, Routing::Standard)
         .expect("valid net");
@@ -258,8 +286,10 @@ fn compare_epochs(h: usize, epochs: usize) {
     let lens: Vec<usize> = mlp.weights().iter().map(|w| w.as_slice().len()).collect();
     let mut state = adam.init(&lens);
     for e in 0..epochs {
+        let skip = !alternate || e % 2 == 0;
+        handprop_tensor::set_zero_skipping(skip);
         let (c0, t0) = (on_cpu_ns().unwrap_or(0), Instant::now());
-        for start in (0..55_000).step_by(BATCH) {
+        for start in (0..train_rows - train_rows % BATCH).step_by(BATCH) {
             let (xb, yb) = (x.view().rows_range(start, BATCH), y.view().rows_range(start, BATCH));
             black_box(mlp.train_batch(xb, yb, e as u64).expect("fits"));
             let pairs = mlp.params_and_grads().map(|(w, g)| (w, &*g));
@@ -269,10 +299,11 @@ fn compare_epochs(h: usize, epochs: usize) {
         let test = mlp.count_correct(x_test.view(), &l_test).expect("fits");
         let cpu = (on_cpu_ns().unwrap_or(0) - c0) as f64 * 1e-9;
         println!(
-            "epoch {e} cpu_s {cpu:.3} wall_s {:.3} train_acc {:.4} test_acc {:.4}",
+            "epoch {e} cpu_s {cpu:.3} wall_s {:.3} train_acc {:.4} test_acc {:.4}{}",
             t0.elapsed().as_secs_f64(),
-            train as f64 / 55_000.0,
-            test as f64 / 10_000.0
+            train as f64 / train_rows as f64,
+            test as f64 / test_rows as f64,
+            if skip { "" } else { " zero_skip off" }
         );
     }
 }
@@ -282,10 +313,18 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--compare-epochs") {
         let num = |j: usize| args.get(i + j).and_then(|s| s.parse().ok());
         let (Some(h), Some(n)) = (num(1), num(2)) else {
-            eprintln!("usage: step --compare-epochs H EPOCHS");
+            eprintln!(
+                "usage: step --compare-epochs H EPOCHS [--mnist DIR] [--alternate-zero-skip]"
+            );
             std::process::exit(2);
         };
-        compare_epochs(h, n);
+        let mnist = args.iter().position(|a| a == "--mnist").map(|j| {
+            args.get(j + 1).map(String::as_str).unwrap_or_else(|| {
+                eprintln!("--mnist needs a directory");
+                std::process::exit(2)
+            })
+        });
+        compare_epochs(h, n, mnist, args.iter().any(|a| a == "--alternate-zero-skip"));
         return;
     }
     let reps: usize =

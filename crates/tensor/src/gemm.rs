@@ -32,8 +32,9 @@ mod blocking;
 mod driver;
 mod microkernel;
 mod pack;
+mod sparse;
 
-pub use blocking::{kernel_info, KernelInfo};
+pub use blocking::{kernel_info, set_zero_skipping, KernelInfo};
 
 use crate::{MatMut, MatRef, ShapeError};
 use blocking::{Blocking, Kernel};
@@ -60,15 +61,23 @@ impl Accum {
 thread_local! {
     /// The kernel the tests force on their own thread (`None`: detect, as outside tests).
     static FORCED_KERNEL: std::cell::Cell<Option<Kernel>> = const { std::cell::Cell::new(None) };
+    /// Whether the tests turn zero-column skipping off on their own thread (the reference).
+    static FORCED_DENSE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// The kernel and blocking for this call: the detected ones (or, in tests, the forced kernel with
 /// this CPU's blocking for it).
 fn blocking() -> Blocking {
     #[cfg(test)]
-    if let Some(k) = FORCED_KERNEL.with(std::cell::Cell::get) {
-        return Blocking::new(k, blocking::Caches::reported());
+    {
+        let mut bl = match FORCED_KERNEL.with(std::cell::Cell::get) {
+            Some(k) => Blocking::new(k, blocking::Caches::reported()),
+            None => blocking::detected(),
+        };
+        bl.zero_skip &= !FORCED_DENSE.with(std::cell::Cell::get);
+        bl
     }
+    #[cfg(not(test))]
     blocking::detected()
 }
 
@@ -429,5 +438,7 @@ pub fn try_gemm_nt_threads(
     Ok(())
 }
 
+#[cfg(test)]
+mod sparse_tests;
 #[cfg(test)]
 mod tests;

@@ -39,8 +39,8 @@ mod matrix;
 pub mod peak;
 
 pub use gemm::{
-    gemm_nn, gemm_nt, gemm_tn, kernel_info, try_gemm_nn, try_gemm_nn_activate_threads,
-    try_gemm_nn_threads, try_gemm_nt, try_gemm_nt_threads, try_gemm_tn, try_gemm_tn_threads, Accum,
-    Epilogue, KernelInfo,
+    gemm_nn, gemm_nt, gemm_tn, kernel_info, set_zero_skipping, try_gemm_nn,
+    try_gemm_nn_activate_threads, try_gemm_nn_threads, try_gemm_nt, try_gemm_nt_threads,
+    try_gemm_tn, try_gemm_tn_threads, Accum, Epilogue, KernelInfo,
 };
 pub use matrix::{MatMut, MatRef, Matrix, ShapeError};

@@ -181,6 +181,8 @@ pub(crate) struct Blocking {
     pub nc: usize,
     pub reported: Caches,
     pub used: Caches,
+    /// Whether broadcast panels skip their all-zero columns (`sparse.rs`; the handprop kernels).
+    pub zero_skip: bool,
 }
 
 impl Blocking {
@@ -189,12 +191,22 @@ impl Blocking {
         let used = reported.sanitized();
         let (mr, nr) = kernel.tile();
         if mr == 0 {
-            return Blocking { kernel, mr, nr, kc: 0, mc: 0, nc: 0, reported, used };
+            return Blocking {
+                kernel,
+                mr,
+                nr,
+                kc: 0,
+                mc: 0,
+                nc: 0,
+                reported,
+                used,
+                zero_skip: false,
+            };
         }
         let kc = (used.l1d / (4 * mr * 4) / 16 * 16).clamp(128, 512);
         let nc = (used.l2 / (kc * 4) / nr * nr).max(nr);
         let mc = ((used.l3 / 4) / (kc * 4) / mr * mr).clamp(8 * mr, 4092 / mr * mr);
-        Blocking { kernel, mr, nr, kc, mc, nc, reported, used }
+        Blocking { kernel, mr, nr, kc, mc, nc, reported, used, zero_skip: true }
     }
 
     /// The depth of each `k` block for a product of depth `k ≥ 1`: `⌈k / ⌈k / kc⌉⌉` (equal blocks,
@@ -236,6 +248,10 @@ pub struct KernelInfo {
     pub l2_used: usize,
     /// L3 after the sanity clamp.
     pub l3_used: usize,
+    /// Whether broadcast panels skip their all-zero columns: exact (the same bits as not
+    /// skipping), so informative only; absent (`false`) in files written before it existed.
+    #[serde(default)]
+    pub skips_zero_columns: bool,
 }
 
 impl From<Blocking> for KernelInfo {
@@ -259,6 +275,7 @@ impl From<Blocking> for KernelInfo {
             l1d_used: b.used.l1d,
             l2_used: b.used.l2,
             l3_used: b.used.l3,
+            skips_zero_columns: b.zero_skip,
         }
     }
 }
@@ -266,7 +283,20 @@ impl From<Blocking> for KernelInfo {
 /// The detected kernel and its blocking, computed once per process.
 pub(crate) fn detected() -> Blocking {
     static ONCE: std::sync::OnceLock<Blocking> = std::sync::OnceLock::new();
-    *ONCE.get_or_init(|| Blocking::new(Kernel::detect(), Caches::reported()))
+    let mut b = *ONCE.get_or_init(|| Blocking::new(Kernel::detect(), Caches::reported()));
+    b.zero_skip &= !ZERO_SKIP_OFF.load(std::sync::atomic::Ordering::Relaxed);
+    b
+}
+
+/// Set by [`set_zero_skipping`]`(false)`.
+static ZERO_SKIP_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns the exact skipping of all-zero broadcast columns on (the default) or off for the whole
+/// process. It changes speed only, never a bit of any product: it exists so that benchmarks can
+/// measure what the skipping saves on their data (the step bench's `--compare-epochs …
+/// --alternate-zero-skip`). Products already running are not affected.
+pub fn set_zero_skipping(enabled: bool) {
+    ZERO_SKIP_OFF.store(!enabled, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The product kernel this process uses and its blocking (see [`KernelInfo`]).

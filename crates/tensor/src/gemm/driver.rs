@@ -30,6 +30,7 @@ use std::cell::RefCell;
 use super::blocking::{Blocking, Kernel};
 use super::microkernel::{self, Tile};
 use super::pack;
+use super::sparse::{self, Panel, MAX_KB};
 
 /// Called with `(segment, offset, len)` when the `len` elements of `C` at `segment` (part of one
 /// row, `offset` elements after `origin`) hold their final values; runs on the thread that
@@ -120,6 +121,12 @@ pub(super) fn prefer_transposed(m: usize, n: usize, mr: usize, nr: usize) -> boo
 #[repr(C, align(64))]
 struct Line([f32; 16]);
 
+#[cfg(test)]
+thread_local! {
+    /// Panels this thread ran compressed (the tests check that the sparse path is taken).
+    pub(super) static SPARSE_PANELS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 thread_local! {
     /// This thread's packing memory; it grows to the largest product seen and is then reused, so
     /// a thread's products allocate nothing after its first one at the largest shape.
@@ -157,6 +164,9 @@ pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
         // SAFETY: the buffer holds `a_len + b_len` floats.
         let (bpack, apack) = (base, unsafe { base.add(b_len.div_ceil(16) * 16) });
         debug_assert!(b_len.div_ceil(16) * 16 + a_len <= lines * 16);
+        // A compressed panel and its column list (26 KiB at most, on the stack).
+        let mut idx = [0u32; MAX_KB];
+        let mut cpanel = [0.0f32; MAX_KB * microkernel::AVX512_MR];
         let mut ic = 0;
         while ic < p.m {
             let mcb = mc.min(p.m - ic);
@@ -172,12 +182,46 @@ pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
                     let ncb = nc.min(p.n - jc);
                     // SAFETY: as above.
                     unsafe { pack_b(bl.kernel, bpack, &p, pc, kcb, jc, ncb) };
+                    // Zero columns are looked for where a panel meets two column tiles or more
+                    // (A in place then has csa = 1); B̃'s finiteness once, when first needed.
+                    let try_sparse = bl.zero_skip && ncb > nr && kcb <= MAX_KB;
+                    let mut b_finite = None;
                     for ir in (0..mcb).step_by(mr) {
                         let ap = if packed_a {
                             apack.wrapping_add(ir * kcb)
                         } else {
                             p.a.wrapping_offset((ic + ir) as isize * p.rsa + pc as isize * p.csa)
                         };
+                        let rows = mr.min(p.m - ic - ir);
+                        let mut mode = if packed_a { Mode::Packed } else { Mode::InPlace };
+                        if try_sparse {
+                            let panel = if packed_a {
+                                Panel::Packed { a: ap }
+                            } else {
+                                Panel::InPlace { a: ap, rsa: p.rsa }
+                            };
+                            let lim = sparse::limit(kcb);
+                            // SAFETY: the panel's rows hold kcb elements; the CPU runs the kernel.
+                            let kept = unsafe {
+                                sparse::nonzero_columns(bl.kernel, panel, rows, kcb, lim, &mut idx)
+                            };
+                            if let Some(kept) = kept {
+                                let b_len = ncb.div_ceil(nr) * nr * kcb;
+                                // SAFETY: the packed block holds b_len floats.
+                                let fin = *b_finite.get_or_insert_with(|| {
+                                    let block = unsafe { std::slice::from_raw_parts(bpack, b_len) };
+                                    sparse::all_finite(bl.kernel, block)
+                                });
+                                if fin {
+                                    let out = &mut cpanel[..kept * mr];
+                                    // SAFETY: the panel holds the columns `idx`; `out` fits.
+                                    unsafe { compress(bl.kernel, panel, rows, &idx[..kept], out) };
+                                    mode = Mode::Sparse { kept };
+                                    #[cfg(test)]
+                                    SPARSE_PANELS.with(|n| n.set(n.get() + 1));
+                                }
+                            }
+                        }
                         for jr in (0..ncb).step_by(nr) {
                             let bp = bpack.wrapping_add(jr * kcb);
                             let (i, j) = (ic + ir, jc + jr);
@@ -189,9 +233,25 @@ pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
                                 nr: nr.min(p.n - j),
                                 add: p.add || pc > 0,
                             };
-                            // SAFETY: the panels hold kcb·MR and kcb·NR floats; the tile is inside
-                            // C; the CPU runs the kernel (caller).
-                            unsafe { kernel(bl.kernel, packed_a, kcb, ap, p.rsa, p.csa, bp, tile) };
+                            let (kd, ad) = match mode {
+                                Mode::Sparse { kept } => (kept, cpanel.as_ptr()),
+                                _ => (kcb, ap),
+                            };
+                            // SAFETY: the panels hold kcb·MR (kept·MR) and kcb·NR floats, `idx`
+                            // the kept columns; the tile is inside C; the CPU runs the kernel.
+                            unsafe {
+                                kernel(
+                                    bl.kernel,
+                                    mode,
+                                    kd,
+                                    ad,
+                                    p.rsa,
+                                    p.csa,
+                                    bp,
+                                    idx.as_ptr(),
+                                    tile,
+                                )
+                            };
                         }
                         // The last k block of these rows is done: their segment of C is final.
                         if let (Some(finish), true) = (p.finish, pc + kcb == p.k) {
@@ -213,7 +273,32 @@ pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
     });
 }
 
-/// Calls the micro-kernel of `kernel`.
+/// How the micro-kernel reads the broadcast panel.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// A packed panel of `kc` columns.
+    Packed,
+    /// `MR` rows of `A` in place.
+    InPlace,
+    /// A compressed packed panel of the `kept` nonzero columns listed in `idx`.
+    Sparse { kept: usize },
+}
+
+/// Copies the columns `idx` of `panel` into the packed `out` (see [`sparse::compress`]).
+///
+/// # Safety
+/// As [`sparse::compress`].
+unsafe fn compress(kernel: Kernel, panel: Panel, rows: usize, idx: &[u32], out: &mut [f32]) {
+    // SAFETY (both arms): the caller's contract.
+    unsafe {
+        match kernel {
+            Kernel::Avx512 => sparse::compress::<{ microkernel::AVX512_MR }>(panel, rows, idx, out),
+            _ => sparse::compress::<{ microkernel::AVX2_MR }>(panel, rows, idx, out),
+        }
+    }
+}
+
+/// Calls the micro-kernel of `kernel` in `mode`.
 ///
 /// # Safety
 /// As the micro-kernels'.
@@ -221,25 +306,36 @@ pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
 #[allow(clippy::too_many_arguments)]
 unsafe fn kernel(
     kernel: Kernel,
-    packed: bool,
+    mode: Mode,
     kc: usize,
     a: *const f32,
     rsa: isize,
     csa: isize,
     b: *const f32,
+    idx: *const u32,
     tile: Tile,
 ) {
+    use microkernel::{avx2, avx512};
+    let none = std::ptr::null();
     // SAFETY (all arms): the caller's contract.
     unsafe {
-        match (kernel, packed) {
+        match (kernel, mode) {
             #[cfg(target_arch = "x86_64")]
-            (Kernel::Avx512, true) => microkernel::avx512::<true>(kc, a, 0, 0, b, tile),
+            (Kernel::Avx512, Mode::Packed) => avx512::<true, false>(kc, a, 0, 0, b, none, tile),
             #[cfg(target_arch = "x86_64")]
-            (Kernel::Avx512, false) => microkernel::avx512::<false>(kc, a, rsa, csa, b, tile),
+            (Kernel::Avx512, Mode::InPlace) => {
+                avx512::<false, false>(kc, a, rsa, csa, b, none, tile)
+            }
             #[cfg(target_arch = "x86_64")]
-            (Kernel::Avx2, true) => microkernel::avx2::<true>(kc, a, 0, 0, b, tile),
+            (Kernel::Avx512, Mode::Sparse { .. }) => {
+                avx512::<true, true>(kc, a, 0, 0, b, idx, tile)
+            }
             #[cfg(target_arch = "x86_64")]
-            (Kernel::Avx2, false) => microkernel::avx2::<false>(kc, a, rsa, csa, b, tile),
+            (Kernel::Avx2, Mode::Packed) => avx2::<true, false>(kc, a, 0, 0, b, none, tile),
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx2, Mode::InPlace) => avx2::<false, false>(kc, a, rsa, csa, b, none, tile),
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx2, Mode::Sparse { .. }) => avx2::<true, true>(kc, a, 0, 0, b, idx, tile),
             _ => unreachable!("matrixmultiply has no micro-kernel here"),
         }
     }

@@ -12,6 +12,11 @@
 //! `acc ← fma(a_il, b_lj, acc)` for `l = 0, 1, …, kc−1`, started at zero, then added to `C` (or
 //! stored, for the first `k` block of an overwriting product): the summation order of an element
 //! depends only on `kc`, never on the tile, the thread or the edge handling.
+//!
+//! The `SPARSE` variants run the same chain over the columns `l = idx[0] < idx[1] < …` of a
+//! compressed panel only (`Ã[t·MR + i] = op(A)_{i, idx[t]}`, reading `B̃`'s row `idx[t]`): the
+//! columns left out are those where the whole panel is zero, whose steps `fma(0, b, acc) = acc`
+//! change no bit while `b` is finite (see `sparse.rs`).
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -83,20 +88,23 @@ pub(super) const AVX2_NR: usize = 16;
 /// The AVX-512 `12 × 32` kernel. `PACKED`: `a` is a packed panel (`a[l·MR + i]`); else it is read
 /// in place as `a[i·rsa + l·csa]` (used when each row panel meets a single column panel, so
 /// packing would copy the operand only to read it once). Rows `i ≥ tile.mr` of an unpacked `a`
-/// are never read (their accumulators are zero and dropped).
+/// are never read (their accumulators are zero and dropped). `SPARSE` (with `PACKED`): `a` is a
+/// compressed panel of `kc` columns and step `t` reads `B̃`'s row `idx[t]`; else `idx` is unused.
 ///
 /// # Safety
 /// The CPU must have AVX-512F; `a` must hold `12·kc` floats (packed) or address `tile.mr × kc`
-/// valid elements (unpacked); `b` must hold `32·kc` floats, 64-byte aligned; the tile's elements
-/// of `C` must be valid (see [`Tile`]).
+/// valid elements (unpacked); `b` must hold `32·kc` floats (`32·(idx[t] + 1)` for every `t` when
+/// sparse, and `idx` `kc` entries), 64-byte aligned; the tile's elements of `C` must be valid
+/// (see [`Tile`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-pub(super) unsafe fn avx512<const PACKED: bool>(
+pub(super) unsafe fn avx512<const PACKED: bool, const SPARSE: bool>(
     kc: usize,
     a: *const f32,
     rsa: isize,
     csa: isize,
     b: *const f32,
+    idx: *const u32,
     tile: Tile,
 ) {
     const MR: usize = AVX512_MR;
@@ -105,19 +113,22 @@ pub(super) unsafe fn avx512<const PACKED: bool>(
     let off = row_offsets::<MR>(rsa, tile.mr);
     prefetch_c::<MR, NR>(tile);
     let (mut a, mut b) = (a, b);
-    for _ in 0..kc {
-        // SAFETY: `l < kc`, within the packed panels (caller); `b` is 64-byte aligned and NR·4 =
-        // 128 bytes per row keeps it so.
+    for t in 0..kc {
+        // SAFETY: `l < kc` (or `idx[t] <` the panel's depth), within the packed panels (caller);
+        // `b` is 64-byte aligned and NR·4 = 128 bytes per row keeps it so.
         unsafe {
-            let b0 = _mm512_load_ps(b);
-            let b1 = _mm512_load_ps(b.add(16));
+            let row = if SPARSE { b.add(*idx.add(t) as usize * NR) } else { b };
+            let b0 = _mm512_load_ps(row);
+            let b1 = _mm512_load_ps(row.add(16));
             for (i, acc) in acc.iter_mut().enumerate() {
                 let ai = _mm512_set1_ps(if PACKED { *a.add(i) } else { *a.offset(off[i]) });
                 acc[0] = _mm512_fmadd_ps(ai, b0, acc[0]);
                 acc[1] = _mm512_fmadd_ps(ai, b1, acc[1]);
             }
             a = if PACKED { a.add(MR) } else { a.offset(csa) };
-            b = b.add(NR);
+            if !SPARSE {
+                b = b.add(NR);
+            }
         }
     }
     if tile.mr == MR && tile.nr == NR && tile.csc == 1 {
@@ -148,18 +159,19 @@ pub(super) unsafe fn avx512<const PACKED: bool>(
     }
 }
 
-/// The AVX2 + FMA `6 × 16` kernel (`PACKED` as for [`avx512`]).
+/// The AVX2 + FMA `6 × 16` kernel (`PACKED` and `SPARSE` as for [`avx512`]).
 ///
 /// # Safety
 /// As [`avx512`] with 6 rows, 16 columns and 32-byte alignment.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn avx2<const PACKED: bool>(
+pub(super) unsafe fn avx2<const PACKED: bool, const SPARSE: bool>(
     kc: usize,
     a: *const f32,
     rsa: isize,
     csa: isize,
     b: *const f32,
+    idx: *const u32,
     tile: Tile,
 ) {
     const MR: usize = AVX2_MR;
@@ -168,18 +180,21 @@ pub(super) unsafe fn avx2<const PACKED: bool>(
     let off = row_offsets::<MR>(rsa, tile.mr);
     prefetch_c::<MR, NR>(tile);
     let (mut a, mut b) = (a, b);
-    for _ in 0..kc {
+    for t in 0..kc {
         // SAFETY: as in `avx512`.
         unsafe {
-            let b0 = _mm256_load_ps(b);
-            let b1 = _mm256_load_ps(b.add(8));
+            let row = if SPARSE { b.add(*idx.add(t) as usize * NR) } else { b };
+            let b0 = _mm256_load_ps(row);
+            let b1 = _mm256_load_ps(row.add(8));
             for (i, acc) in acc.iter_mut().enumerate() {
                 let ai = _mm256_set1_ps(if PACKED { *a.add(i) } else { *a.offset(off[i]) });
                 acc[0] = _mm256_fmadd_ps(ai, b0, acc[0]);
                 acc[1] = _mm256_fmadd_ps(ai, b1, acc[1]);
             }
             a = if PACKED { a.add(MR) } else { a.offset(csa) };
-            b = b.add(NR);
+            if !SPARSE {
+                b = b.add(NR);
+            }
         }
     }
     if tile.mr == MR && tile.nr == NR && tile.csc == 1 {
