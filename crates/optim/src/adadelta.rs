@@ -100,13 +100,16 @@ impl<F: Float> UpdateRule<F> for Adadelta<F> {
                 return Err(shape::missing("Adadelta", i, expected));
             };
             shape::slots("Adadelta", i, w.len(), g.len(), &[a.len(), d.len()])?;
-            for ((w, &g), (a, d)) in w.iter_mut().zip(g.iter()).zip(a.iter_mut().zip(d.iter_mut()))
-            {
-                *a = *a * rho + g * g * one_minus_rho;
-                let u = ((*d + eps).sqrt() * (*a + eps).rsqrt()) * g;
-                *w = *w - u * lr;
-                *d = *d * rho + u * u * one_minus_rho;
-            }
+            crate::simd::vectorized(|| {
+                for ((w, &g), (a, d)) in
+                    w.iter_mut().zip(g.iter()).zip(a.iter_mut().zip(d.iter_mut()))
+                {
+                    *a = *a * rho + g * g * one_minus_rho;
+                    let u = ((*d + eps).sqrt() * (*a + eps).rsqrt()) * g;
+                    *w = *w - u * lr;
+                    *d = *d * rho + u * u * one_minus_rho;
+                }
+            });
             count = i + 1;
         }
         shape::count("Adadelta", expected, count)

@@ -93,10 +93,12 @@ impl<F: Float> UpdateRule<F> for Adagrad<F> {
                 return Err(shape::missing("Adagrad", i, expected));
             };
             shape::slots("Adagrad", i, w.len(), g.len(), &[acc.len()])?;
-            for ((w, &g), a) in w.iter_mut().zip(g.iter()).zip(acc.iter_mut()) {
-                *a = *a + g * g;
-                *w = *w - g * lr * a.rsqrt();
-            }
+            crate::simd::vectorized(|| {
+                for ((w, &g), a) in w.iter_mut().zip(g.iter()).zip(acc.iter_mut()) {
+                    *a = *a + g * g;
+                    *w = *w - g * lr * a.rsqrt();
+                }
+            });
             count = i + 1;
         }
         shape::count("Adagrad", expected, count)

@@ -145,19 +145,23 @@ impl<F: Float> UpdateRule<F> for AdagradDa<F> {
             shape::slots(R, i, w.len(), g.len(), &[z.len(), n.len()])?;
             let zipped = w.iter_mut().zip(g.iter()).zip(z.iter_mut().zip(n.iter_mut()));
             if l1 > F::zero() {
-                for ((w, &g), (z, n)) in zipped {
-                    *z = *z + g;
-                    *n = *n + g * g;
-                    let d = l2_t_lr + n.sqrt();
-                    *w = (neg_lr * z.tf_sign() * (z.abs() - t_l1).tf_max(F::zero())) / d;
-                }
+                crate::simd::vectorized(|| {
+                    for ((w, &g), (z, n)) in zipped {
+                        *z = *z + g;
+                        *n = *n + g * g;
+                        let d = l2_t_lr + n.sqrt();
+                        *w = (neg_lr * z.tf_sign() * (z.abs() - t_l1).tf_max(F::zero())) / d;
+                    }
+                });
             } else {
-                for ((w, &g), (z, n)) in zipped {
-                    *z = *z + g;
-                    *n = *n + g * g;
-                    let d = l2_t_lr + n.sqrt();
-                    *w = (lr * *z * -F::one()) / d;
-                }
+                crate::simd::vectorized(|| {
+                    for ((w, &g), (z, n)) in zipped {
+                        *z = *z + g;
+                        *n = *n + g * g;
+                        let d = l2_t_lr + n.sqrt();
+                        *w = (lr * *z * -F::one()) / d;
+                    }
+                });
             }
             count = i + 1;
         }

@@ -162,12 +162,15 @@ impl<F: Float> UpdateRule<F> for Adam<F> {
                 return Err(shape::missing("Adam", i, expected));
             };
             shape::slots("Adam", i, w.len(), g.len(), &[m.len(), v.len()])?;
-            for ((w, &g), (m, v)) in w.iter_mut().zip(g.iter()).zip(m.iter_mut().zip(v.iter_mut()))
-            {
-                *m = *m + (g - *m) * one_minus_beta1;
-                *v = *v + (g * g - *v) * one_minus_beta2;
-                *w = *w - (*m * alpha) / (v.sqrt() + eps);
-            }
+            crate::simd::vectorized(|| {
+                for ((w, &g), (m, v)) in
+                    w.iter_mut().zip(g.iter()).zip(m.iter_mut().zip(v.iter_mut()))
+                {
+                    *m = *m + (g - *m) * one_minus_beta1;
+                    *v = *v + (g * g - *v) * one_minus_beta2;
+                    *w = *w - (*m * alpha) / (v.sqrt() + eps);
+                }
+            });
             count = i + 1;
         }
         shape::count("Adam", expected, count)?;

@@ -112,14 +112,17 @@ impl<F: Float> Ftrl<F> {
         let two_l2 = F::from_f64_rounded(2.0) * self.l2;
         let two_s = F::from_f64_rounded(2.0) * self.l2_shrinkage;
         let pow = |x: F| if SQRT { x.sqrt() } else { x.powf(p) };
-        for ((w, &g), (n, z)) in w.iter_mut().zip(g.iter()).zip(n.iter_mut().zip(z.iter_mut())) {
-            let g_hat = if SHRINK { g + two_s * *w } else { g };
-            let n_new = *n + g * g;
-            *z = *z + (g_hat - ((pow(n_new) - pow(*n)) / lr) * *w);
-            let quadratic = pow(n_new) / lr + two_l2;
-            *w = if z.abs() > l1 { (l1 * z.tf_sign() - *z) / quadratic } else { F::zero() };
-            *n = n_new;
-        }
+        crate::simd::vectorized(|| {
+            for ((w, &g), (n, z)) in w.iter_mut().zip(g.iter()).zip(n.iter_mut().zip(z.iter_mut()))
+            {
+                let g_hat = if SHRINK { g + two_s * *w } else { g };
+                let n_new = *n + g * g;
+                *z = *z + (g_hat - ((pow(n_new) - pow(*n)) / lr) * *w);
+                let quadratic = pow(n_new) / lr + two_l2;
+                *w = if z.abs() > l1 { (l1 * z.tf_sign() - *z) / quadratic } else { F::zero() };
+                *n = n_new;
+            }
+        });
     }
 }
 

@@ -151,14 +151,17 @@ impl<F: Float> UpdateRule<F> for LayerAdam<F> {
                 return Err(shape::missing("LayerAdam", i, expected));
             };
             shape::slots("LayerAdam", i, w.len(), g.len(), &[m.len(), v.len()])?;
-            for ((w, &g), (m, v)) in w.iter_mut().zip(g.iter()).zip(m.iter_mut().zip(v.iter_mut()))
-            {
-                *m = b1 * *m + one_minus_b1 * g;
-                *v = b2 * *v + one_minus_b2 * (g * g);
-                let m_hat = *m / c1;
-                let v_hat = *v / c2;
-                *w = *w - lr * (m_hat / (v_hat.sqrt() + eps));
-            }
+            crate::simd::vectorized(|| {
+                for ((w, &g), (m, v)) in
+                    w.iter_mut().zip(g.iter()).zip(m.iter_mut().zip(v.iter_mut()))
+                {
+                    *m = b1 * *m + one_minus_b1 * g;
+                    *v = b2 * *v + one_minus_b2 * (g * g);
+                    let m_hat = *m / c1;
+                    let v_hat = *v / c2;
+                    *w = *w - lr * (m_hat / (v_hat.sqrt() + eps));
+                }
+            });
             count = i + 1;
         }
         shape::count("LayerAdam", expected, count)?;

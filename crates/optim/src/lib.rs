@@ -135,6 +135,7 @@ mod registry;
 mod rmsprop;
 mod rule;
 mod sgd;
+mod simd;
 
 pub use adadelta::{Adadelta, AdadeltaConfig, AdadeltaState};
 pub use adagrad::{Adagrad, AdagradConfig, AdagradState};

@@ -84,15 +84,19 @@ impl<F: Float> UpdateRule<F> for Momentum<F> {
             shape::slots("Momentum", i, w.len(), g.len(), &[acc.len()])?;
             let zipped = w.iter_mut().zip(g.iter()).zip(acc.iter_mut());
             if self.use_nesterov {
-                for ((w, &g), a) in zipped {
-                    *a = *a * mu + g;
-                    *w = *w - (g * lr + *a * mu * lr);
-                }
+                crate::simd::vectorized(|| {
+                    for ((w, &g), a) in zipped {
+                        *a = *a * mu + g;
+                        *w = *w - (g * lr + *a * mu * lr);
+                    }
+                });
             } else {
-                for ((w, &g), a) in zipped {
-                    *a = *a * mu + g;
-                    *w = *w - *a * lr;
-                }
+                crate::simd::vectorized(|| {
+                    for ((w, &g), a) in zipped {
+                        *a = *a * mu + g;
+                        *w = *w - *a * lr;
+                    }
+                });
             }
             count = i + 1;
         }

@@ -114,19 +114,23 @@ impl<F: Float> UpdateRule<F> for ProximalAdagrad<F> {
             shape::slots("ProximalAdagrad", i, w.len(), g.len(), &[acc.len()])?;
             let zipped = w.iter_mut().zip(g.iter()).zip(acc.iter_mut());
             if l1 > F::zero() {
-                for ((w, &g), a) in zipped {
-                    *a = *a + g * g;
-                    let lr_t = lr * a.rsqrt();
-                    let v = *w - g * lr_t;
-                    *w = (v.tf_sign() * (v.abs() - lr_t * l1).tf_max(F::zero()))
-                        / (F::one() + l2 * lr_t);
-                }
+                crate::simd::vectorized(|| {
+                    for ((w, &g), a) in zipped {
+                        *a = *a + g * g;
+                        let lr_t = lr * a.rsqrt();
+                        let v = *w - g * lr_t;
+                        *w = (v.tf_sign() * (v.abs() - lr_t * l1).tf_max(F::zero()))
+                            / (F::one() + l2 * lr_t);
+                    }
+                });
             } else {
-                for ((w, &g), a) in zipped {
-                    *a = *a + g * g;
-                    let lr_t = lr * a.rsqrt();
-                    *w = (*w - g * lr_t) / (F::one() + l2 * lr_t);
-                }
+                crate::simd::vectorized(|| {
+                    for ((w, &g), a) in zipped {
+                        *a = *a + g * g;
+                        let lr_t = lr * a.rsqrt();
+                        *w = (*w - g * lr_t) / (F::one() + l2 * lr_t);
+                    }
+                });
             }
             count = i + 1;
         }

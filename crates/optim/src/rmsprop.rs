@@ -132,21 +132,25 @@ impl<F: Float> UpdateRule<F> for RmsProp<F> {
                     .zip(g.iter())
                     .zip(ms.iter_mut().zip(mom.iter_mut()))
                     .zip(mg.iter_mut());
-                for (((w, &g), (ms, mom)), mg) in zipped {
-                    *ms = *ms + (g * g - *ms) * one_minus_rho;
-                    *mg = *mg + (g - *mg) * one_minus_rho;
-                    let den = (*ms - *mg * *mg) + eps;
-                    *mom = *mom * mu + (g * lr) / den.sqrt();
-                    *w = *w - *mom;
-                }
+                crate::simd::vectorized(|| {
+                    for (((w, &g), (ms, mom)), mg) in zipped {
+                        *ms = *ms + (g * g - *ms) * one_minus_rho;
+                        *mg = *mg + (g - *mg) * one_minus_rho;
+                        let den = (*ms - *mg * *mg) + eps;
+                        *mom = *mom * mu + (g * lr) / den.sqrt();
+                        *w = *w - *mom;
+                    }
+                });
             } else {
                 shape::slots("RMSProp", i, w.len(), g.len(), &[ms.len(), mom.len()])?;
                 let zipped = w.iter_mut().zip(g.iter()).zip(ms.iter_mut().zip(mom.iter_mut()));
-                for ((w, &g), (ms, mom)) in zipped {
-                    *ms = *ms + (g * g - *ms) * one_minus_rho;
-                    *mom = *mom * mu + (g * lr) / (*ms + eps).sqrt();
-                    *w = *w - *mom;
-                }
+                crate::simd::vectorized(|| {
+                    for ((w, &g), (ms, mom)) in zipped {
+                        *ms = *ms + (g * g - *ms) * one_minus_rho;
+                        *mom = *mom * mu + (g * lr) / (*ms + eps).sqrt();
+                        *w = *w - *mom;
+                    }
+                });
             }
             count = i + 1;
         }
