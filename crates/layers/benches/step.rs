@@ -9,6 +9,10 @@
 //! H = 1024 and 824, and two cells on two threads against one. A last table times the element-wise
 //! kernels alone. `HANDPROP_BENCH_REPS` (default 7) and `HANDPROP_BENCH_EPOCHS` (default 3)
 //! override the repetitions.
+//!
+//! `--zero-skip-steps MNIST_DIR` times steps on real images with the exact skipping of zero pixels
+//! on and off (alternating); `--compare-epochs H N [--mnist DIR]` is the handprop side of
+//! `cargo xtask compare`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -252,24 +256,7 @@ fn scaling_table(steps: usize) {
 /// it saves in one process (the bits are the same either way).
 fn compare_epochs(h: usize, epochs: usize, mnist: Option<&str>, alternate: bool) {
     let (x, y, labels, x_test, l_test) = match mnist {
-        Some(dir) => {
-            let m = handprop_mnist::load(std::path::Path::new(dir), handprop_mnist::Split::Tf1)
-                .unwrap_or_else(|e| {
-                    eprintln!("cannot load MNIST from {dir}: {e}");
-                    std::process::exit(2)
-                });
-            let mat = |v: Vec<f32>, rows: usize, cols: usize| {
-                Matrix::from_vec(rows, cols, v).expect("the loader's shapes")
-            };
-            let (tr, te) = (m.train, m.test);
-            (
-                mat(tr.images, tr.len, 784),
-                mat(tr.one_hot, tr.len, 10),
-                tr.labels,
-                mat(te.images, te.len, 784),
-                te.labels,
-            )
-        }
+        Some(dir) => mnist_data(dir),
         None => {
             let (x, y, labels) = data(55_000, 90);
             let (x_test, _, l_test) = data(10_000, 91);
@@ -308,6 +295,68 @@ fn compare_epochs(h: usize, epochs: usize, mnist: Option<&str>, alternate: bool)
     }
 }
 
+/// MNIST's TF1 split from `dir`: training images, one-hot labels and labels, then test images and
+/// labels (exits with a message if it cannot be read).
+fn mnist_data(dir: &str) -> (Matrix, Matrix, Vec<u8>, Matrix, Vec<u8>) {
+    let m = handprop_mnist::load(std::path::Path::new(dir), handprop_mnist::Split::Tf1)
+        .unwrap_or_else(|e| {
+            eprintln!("cannot load MNIST from {dir}: {e}");
+            std::process::exit(2)
+        });
+    let mat = |v: Vec<f32>, rows: usize, cols: usize| {
+        Matrix::from_vec(rows, cols, v).expect("the loader's shapes")
+    };
+    let (tr, te) = (m.train, m.test);
+    (
+        mat(tr.images, tr.len, 784),
+        mat(tr.one_hot, tr.len, 10),
+        tr.labels,
+        mat(te.images, te.len, 784),
+        te.labels,
+    )
+}
+
+/// `--zero-skip-steps DIR`: what skipping the images' zero pixels saves per training step on the
+/// first 1,000 MNIST training images, at H = 1024 and 824: 30 rounds alternating one step with
+/// the skipping on and one with it off (the same bits), thread CPU time, min and median of each.
+fn zero_skip_steps(dir: &str) {
+    let (x, y, ..) = mnist_data(dir);
+    let (xb, yb) = (x.view().rows_range(0, BATCH), y.view().rows_range(0, BATCH));
+    println!(
+        "one training step on MNIST (batch {BATCH}), zero-pixel skipping on vs off, 30 rounds"
+    );
+    println!("{:>5} {:>14} {:>14} {:>8}", "H", "on min/med ms", "off min/med ms", "saved");
+    for h in [1024, 824] {
+        let widths = [784, h, h, h, h, 10];
+        let mut mlp =
+            Mlp::new(&widths, BATCH, Activation::Arctan, GradSeed::Exact, Routing::Standard)
+                .expect("valid net");
+        mlp.init_normal(&mut stream_rng(1, 0));
+        let mut times = [Vec::new(), Vec::new()];
+        for round in 0..31 {
+            for (i, skip) in [true, false].into_iter().enumerate() {
+                handprop_tensor::set_zero_skipping(skip);
+                let c0 = on_cpu_ns().unwrap_or(0);
+                black_box(mlp.train_batch(xb, yb, 0).expect("fits"));
+                // Round 0 warms up.
+                if round > 0 {
+                    times[i].push((on_cpu_ns().unwrap_or(0) - c0) as f64 * 1e-6);
+                }
+            }
+        }
+        handprop_tensor::set_zero_skipping(true);
+        let [on, off] = times.map(min_median);
+        println!(
+            "{h:>5} {:>6.1} / {:>5.1} {:>6.1} / {:>5.1} {:>7.1}%",
+            on.0,
+            on.1,
+            off.0,
+            off.1,
+            100.0 * (1.0 - on.0 / off.0)
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--compare-epochs") {
@@ -325,6 +374,14 @@ fn main() {
             })
         });
         compare_epochs(h, n, mnist, args.iter().any(|a| a == "--alternate-zero-skip"));
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--zero-skip-steps") {
+        let Some(dir) = args.get(i + 1) else {
+            eprintln!("usage: step --zero-skip-steps MNIST_DIR");
+            std::process::exit(2);
+        };
+        zero_skip_steps(dir);
         return;
     }
     let reps: usize =
