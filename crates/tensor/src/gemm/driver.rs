@@ -149,8 +149,9 @@ pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
     // * A's rows are contiguous along k (`csa = 1`: `A·W`, `E·Wᵀ`): the kernel's 12 row streams
     //   are as cache-friendly as a packed panel, and packing them was a transpose of all of A
     //   (measured on the AVX-512 Xeon: 2–4 % faster products, and 4 % of a step less packing).
+    // Not when A's rows alias in L1 (`rows_alias`: H = 1024's rows are 4 KiB apart).
     // The summation order is the same either way.
-    let packed_a = p.n > nr && p.csa != 1;
+    let packed_a = p.n > nr && (p.csa != 1 || rows_alias(p.rsa, mr));
     let a_len = if packed_a { mc * kb } else { 0 };
     let b_len = nc * kb;
     PACK.with(|cell| {
@@ -271,6 +272,24 @@ pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
             ic += mcb;
         }
     });
+}
+
+/// Whether more than `mr / 2` of `mr` rows `rsa` floats apart start in distinct lines of one L1
+/// set. Every current x86 L1d (32 KiB 8-way, 48 KiB 12-way) has 64 sets of 64-byte lines, picked
+/// by address bits 6–11, so rows a multiple of 4 KiB apart (H = 1024, 2048) all compete for one
+/// set and evict each other while the kernel streams them. Read in place such rows made the
+/// H = 1024 products `A·W` and `E·Wᵀ` 6–16 % slower in the median than packed ones on the Xeon
+/// VM (best calls equal; a whole training step at H = 1024, 40 steps each way alternating in one
+/// process, 2–7 % in the median and first quartile), while at H = 824 in place and packed were
+/// even. A function of the stride only.
+pub(super) fn rows_alias(rsa: isize, mr: usize) -> bool {
+    // No allocation (products allocate nothing in steady state); mr ≤ 12, so cubic is nothing.
+    let line = |i: usize| (i as isize).wrapping_mul(rsa).wrapping_mul(4).unsigned_abs() / 64;
+    let first = |j: usize| (0..j).all(|q| line(q) != line(j));
+    (0..mr).any(|i| {
+        let set = line(i) % 64;
+        (0..mr).filter(|&j| line(j) % 64 == set && first(j)).count() > mr / 2
+    })
 }
 
 /// How the micro-kernel reads the broadcast panel.

@@ -411,3 +411,41 @@ fn fused_activation_refuses_short_outputs() {
     .unwrap_err();
     assert!(err.0.contains("a holds 3"), "{err}");
 }
+
+/// Rows a multiple of 4 KiB apart (H = 1024) alias in L1 and are packed; others are read in place.
+#[test]
+fn aliasing_row_strides_are_detected() {
+    for stride in [1024, 2048, 4096, 1024 * 5] {
+        assert!(driver::rows_alias(stride, 12), "stride {stride}");
+        assert!(driver::rows_alias(stride, 6), "stride {stride}, AVX2 rows");
+    }
+    // 512: two sets of six lines each (within 8 or 12 ways); 1: all rows in one line.
+    for stride in [512, 768, 824, 784, 1000, 10, 100, 1, 896, 1040] {
+        assert!(!driver::rows_alias(stride, 12), "stride {stride}");
+    }
+}
+
+/// `A·B` read in place (`csa = 1`; packed when its rows alias) gives the same bits as `Aᵀ·B` over
+/// the transposed copy of `A`, which is always packed: the summation order does not depend on
+/// how the panel reaches the kernel. With `k` = 1024 (aliasing rows) and 824 (not).
+#[test]
+fn in_place_and_packed_broadcast_panels_agree() {
+    for_each_kernel(|kernel| {
+        for k in [1024, 824] {
+            let (m, n) = (37, 70);
+            let a = random(m, k, 500);
+            let b = random(k, n, 501);
+            let mut at = Matrix::zeros(k, m);
+            for i in 0..m {
+                for l in 0..k {
+                    at.as_mut_slice()[l * m + i] = a.as_slice()[i * k + l];
+                }
+            }
+            let (mut c1, mut c2) = (Matrix::zeros(m, n), Matrix::zeros(m, n));
+            gemm_nn(a.view(), b.view(), c1.view_mut(), Accum::Overwrite);
+            gemm_tn(at.view(), b.view(), c2.view_mut(), Accum::Overwrite);
+            let bits = |c: &Matrix| c.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&c1), bits(&c2), "{kernel:?} k = {k}");
+        }
+    });
+}
