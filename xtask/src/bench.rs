@@ -22,6 +22,9 @@ pub struct Args {
     /// Skip the whole-epoch and two-cell measurements (a minute or two).
     #[arg(long)]
     no_epoch: bool,
+    /// MNIST directory for the zero-pixel step table (default: $HANDPROP_MNIST_DIR; none: skipped).
+    #[arg(long)]
+    mnist: Option<std::path::PathBuf>,
 }
 
 /// Runs the task.
@@ -40,6 +43,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         let status = cmd.status().context("cannot run cargo")?;
         anyhow::ensure!(status.success(), "benchmarks of {p} failed ({status})");
+    }
+    let mnist = args.mnist.or_else(|| std::env::var_os("HANDPROP_MNIST_DIR").map(Into::into));
+    if let Some(dir) = mnist {
+        let status = Command::new(&cargo)
+            .current_dir(project_root())
+            .args(["bench", "-p", "handprop-layers", "--bench", "step", "--", "--zero-skip-steps"])
+            .arg(dir)
+            .status()
+            .context("cannot run cargo")?;
+        anyhow::ensure!(status.success(), "the zero-pixel step table failed ({status})");
     }
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! network, interleaved, in CPU seconds per epoch.
 //!
 //! Each round runs, one after the other, handprop (the layers crate's `step` bench in
-//! `--compare-epochs` mode: the network with Adam on synthetic data), then
+//! `--compare-epochs` mode: the network with handprop's TF1 Adam, on the same MNIST files as the
+//! Python side when a directory is given, else on synthetic data), then
 //! `bench/compare/study_net.py --framework torch` and `--framework tf`, each for `--epochs`
 //! epochs in a fresh process on one thread. Every process prints one line per epoch with its CPU
 //! seconds; the first epoch of each process is a warm-up and is left out. The table gives min and
