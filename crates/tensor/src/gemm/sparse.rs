@@ -89,8 +89,49 @@ fn push_bits(
     true
 }
 
-/// [`nonzero_columns`] with AVX-512: 16 columns per compare in place, one masked load per column
-/// packed.
+/// The scan of [`nonzero_columns`], one loop for both ISAs: in place, `chunk(p, lanes)` is the
+/// mask of the nonzero elements among `lanes ≤ W` at `p` (bit `j` for `p[j]`); packed,
+/// `column(p)` says whether any of the `MR` floats at `p` is nonzero.
+///
+/// # Safety
+/// As [`nonzero_columns`]; the closures may only read the elements they are given.
+#[inline(always)]
+unsafe fn scan<const W: usize, const MR: usize>(
+    panel: Panel,
+    mr: usize,
+    kb: usize,
+    limit: usize,
+    idx: &mut [u32; MAX_KB],
+    chunk: impl Fn(*const f32, usize) -> u32,
+    column: impl Fn(*const f32) -> bool,
+) -> Option<usize> {
+    let mut n = 0;
+    match panel {
+        Panel::InPlace { a, rsa } => {
+            for c0 in (0..kb).step_by(W) {
+                let lanes = (kb - c0).min(W);
+                // Row `i`'s elements `c0..c0 + lanes` (caller); the pointer stays in the row.
+                let mask = (0..mr).fold(0, |m, i| {
+                    m | chunk(a.wrapping_offset(i as isize * rsa).wrapping_add(c0), lanes)
+                });
+                if !push_bits(mask, c0, &mut n, limit, idx) {
+                    return None;
+                }
+            }
+        }
+        Panel::Packed { a } => {
+            for l in 0..kb {
+                if column(a.wrapping_add(l * MR)) && !push_bits(1, l, &mut n, limit, idx) {
+                    return None;
+                }
+            }
+        }
+    }
+    Some(n)
+}
+
+/// [`nonzero_columns`] with AVX-512: 16 columns per masked compare in place, one masked load per
+/// column packed.
 ///
 /// # Safety
 /// As [`nonzero_columns`].
@@ -105,39 +146,20 @@ unsafe fn scan_avx512(
 ) -> Option<usize> {
     const MR: usize = super::microkernel::AVX512_MR;
     let zero = _mm512_setzero_ps();
-    let mut n = 0;
-    match panel {
-        Panel::InPlace { a, rsa } => {
-            for c0 in (0..kb).step_by(16) {
-                let lanes = (kb - c0).min(16);
-                let live: __mmask16 = if lanes == 16 { !0 } else { (1 << lanes) - 1 };
-                let mut mask: __mmask16 = 0;
-                for i in 0..mr {
-                    // SAFETY: lanes past `kb` are masked off (no access); the rest are row `i`'s
-                    // elements `c0..c0 + lanes` (caller).
-                    let v = unsafe {
-                        _mm512_maskz_loadu_ps(live, a.wrapping_offset(i as isize * rsa).add(c0))
-                    };
-                    mask |= _mm512_mask_cmp_ps_mask::<_CMP_NEQ_UQ>(live, v, zero);
-                }
-                if !push_bits(u32::from(mask), c0, &mut n, limit, idx) {
-                    return None;
-                }
-            }
-        }
-        Panel::Packed { a } => {
-            let rows: __mmask16 = (1 << MR) - 1;
-            for l in 0..kb {
-                // SAFETY: column `l` is `MR` floats at `a + l·MR` (caller).
-                let v = unsafe { _mm512_maskz_loadu_ps(rows, a.add(l * MR)) };
-                let nonzero = _mm512_mask_cmp_ps_mask::<_CMP_NEQ_UQ>(rows, v, zero) != 0;
-                if nonzero && !push_bits(1, l, &mut n, limit, idx) {
-                    return None;
-                }
-            }
-        }
-    }
-    Some(n)
+    let chunk = |p: *const f32, lanes: usize| {
+        let live: __mmask16 = if lanes == 16 { !0 } else { (1 << lanes) - 1 };
+        // SAFETY: lanes past `lanes` are masked off (no access); the rest exist (`scan`).
+        let v = unsafe { _mm512_maskz_loadu_ps(live, p) };
+        u32::from(_mm512_mask_cmp_ps_mask::<_CMP_NEQ_UQ>(live, v, zero))
+    };
+    let column = |p: *const f32| {
+        let rows: __mmask16 = (1 << MR) - 1;
+        // SAFETY: the column's MR floats exist (`scan`).
+        let v = unsafe { _mm512_maskz_loadu_ps(rows, p) };
+        _mm512_mask_cmp_ps_mask::<_CMP_NEQ_UQ>(rows, v, zero) != 0
+    };
+    // SAFETY: the caller's contract.
+    unsafe { scan::<16, MR>(panel, mr, kb, limit, idx, chunk, column) }
 }
 
 /// [`nonzero_columns`] with AVX2: 8 columns per compare in place, one masked load per column
@@ -156,45 +178,19 @@ unsafe fn scan_avx2(
 ) -> Option<usize> {
     const MR: usize = super::microkernel::AVX2_MR;
     let zero = _mm256_setzero_ps();
-    // Lane j is loaded when the mask's lane j has its sign bit set.
+    // Lane j is loaded when the mask's lane j has its sign bit set; masked-off lanes load as +0
+    // and compare equal.
     let live = |lanes: usize| {
         let j = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes as i32), j)
     };
-    let mut n = 0;
-    match panel {
-        Panel::InPlace { a, rsa } => {
-            for c0 in (0..kb).step_by(8) {
-                let lanes = (kb - c0).min(8);
-                let m = live(lanes);
-                let mut mask = 0;
-                for i in 0..mr {
-                    // SAFETY: lanes past `kb` are masked off (no access); the rest are row `i`'s
-                    // elements (caller).
-                    let v = unsafe {
-                        _mm256_maskload_ps(a.wrapping_offset(i as isize * rsa).add(c0), m)
-                    };
-                    // Masked-off lanes load as +0 and compare equal.
-                    mask |= _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(v, zero));
-                }
-                if !push_bits(mask as u32, c0, &mut n, limit, idx) {
-                    return None;
-                }
-            }
-        }
-        Panel::Packed { a } => {
-            let m = live(MR);
-            for l in 0..kb {
-                // SAFETY: column `l` is `MR` floats at `a + l·MR` (caller).
-                let v = unsafe { _mm256_maskload_ps(a.add(l * MR), m) };
-                let nonzero = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(v, zero)) != 0;
-                if nonzero && !push_bits(1, l, &mut n, limit, idx) {
-                    return None;
-                }
-            }
-        }
-    }
-    Some(n)
+    let nonzero = |p: *const f32, lanes: usize| {
+        // SAFETY: lanes past `lanes` are masked off (no access); the rest exist (`scan`).
+        let v = unsafe { _mm256_maskload_ps(p, live(lanes)) };
+        _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(v, zero)) as u32
+    };
+    // SAFETY: the caller's contract.
+    unsafe { scan::<8, MR>(panel, mr, kb, limit, idx, nonzero, |p| nonzero(p, MR) != 0) }
 }
 
 /// Copies the columns `idx` of `panel` into `out` as a packed panel of `idx.len()` columns,
