@@ -194,35 +194,33 @@ pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
                             p.a.wrapping_offset((ic + ir) as isize * p.rsa + pc as isize * p.csa)
                         };
                         let rows = mr.min(p.m - ic - ir);
-                        let mut mode = if packed_a { Mode::Packed } else { Mode::InPlace };
-                        if try_sparse {
-                            let panel = if packed_a {
-                                Panel::Packed { a: ap }
-                            } else {
-                                Panel::InPlace { a: ap, rsa: p.rsa }
-                            };
-                            let lim = sparse::limit(kcb);
-                            // SAFETY: the panel's rows hold kcb elements; the CPU runs the kernel.
-                            let kept = unsafe {
-                                sparse::nonzero_columns(bl.kernel, panel, rows, kcb, lim, &mut idx)
-                            };
-                            if let Some(kept) = kept {
-                                let b_len = ncb.div_ceil(nr) * nr * kcb;
-                                // SAFETY: the packed block holds b_len floats.
-                                let fin = *b_finite.get_or_insert_with(|| {
-                                    let block = unsafe { std::slice::from_raw_parts(bpack, b_len) };
-                                    sparse::all_finite(bl.kernel, block)
-                                });
-                                if fin {
-                                    let out = &mut cpanel[..kept * mr];
-                                    // SAFETY: the panel holds the columns `idx`; `out` fits.
-                                    unsafe { compress(bl.kernel, panel, rows, &idx[..kept], out) };
-                                    mode = Mode::Sparse { kept };
-                                    #[cfg(test)]
-                                    SPARSE_PANELS.with(|n| n.set(n.get() + 1));
-                                }
+                        let panel = if packed_a {
+                            Panel::Packed { a: ap }
+                        } else {
+                            Panel::InPlace { a: ap, rsa: p.rsa }
+                        };
+                        let block = ncb.div_ceil(nr) * nr * kcb;
+                        let dense = if packed_a { Mode::Packed } else { Mode::InPlace };
+                        let sparse = if try_sparse {
+                            let b = (bpack.cast_const(), block);
+                            // SAFETY: the panel's rows hold kcb elements, the packed block
+                            // `block` floats; the CPU runs the kernel.
+                            unsafe {
+                                compressed(
+                                    bl.kernel,
+                                    panel,
+                                    rows,
+                                    kcb,
+                                    b,
+                                    &mut b_finite,
+                                    &mut idx,
+                                    &mut cpanel,
+                                )
                             }
-                        }
+                        } else {
+                            None
+                        };
+                        let mode = sparse.unwrap_or(dense);
                         for jr in (0..ncb).step_by(nr) {
                             let bp = bpack.wrapping_add(jr * kcb);
                             let (i, j) = (ic + ir, jc + jr);
@@ -303,18 +301,44 @@ enum Mode {
     Sparse { kept: usize },
 }
 
-/// Copies the columns `idx` of `panel` into the packed `out` (see [`sparse::compress`]).
+/// The sparse mode of a broadcast panel (see `sparse.rs`): when at most 7/8 of its `kb` columns
+/// have a nonzero in its `rows` rows and the packed vector block `b` (pointer, length) is finite
+/// (checked once per block, cached in `b_finite`), copies those columns into `cpanel`, lists them
+/// in `idx` and returns [`Mode::Sparse`]; else `None` (run the panel dense).
 ///
 /// # Safety
-/// As [`sparse::compress`].
-unsafe fn compress(kernel: Kernel, panel: Panel, rows: usize, idx: &[u32], out: &mut [f32]) {
-    // SAFETY (both arms): the caller's contract.
+/// The CPU runs `kernel`; the panel's rows hold `kb ≤ MAX_KB` elements; `b` addresses its length.
+#[allow(clippy::too_many_arguments)]
+unsafe fn compressed(
+    kernel: Kernel,
+    panel: Panel,
+    rows: usize,
+    kb: usize,
+    b: (*const f32, usize),
+    b_finite: &mut Option<bool>,
+    idx: &mut [u32; MAX_KB],
+    cpanel: &mut [f32; MAX_KB * microkernel::AVX512_MR],
+) -> Option<Mode> {
+    // SAFETY: the caller's contract.
+    let kept = unsafe { sparse::nonzero_columns(kernel, panel, rows, kb, sparse::limit(kb), idx)? };
+    // SAFETY: the caller's contract.
+    let finite = *b_finite.get_or_insert_with(|| {
+        sparse::all_finite(kernel, unsafe { std::slice::from_raw_parts(b.0, b.1) })
+    });
+    if !finite {
+        return None;
+    }
+    let (idx, out) = (&idx[..kept], &mut cpanel[..kept * kernel.tile().0]);
+    // SAFETY: the panel holds the columns `idx`; `out` holds MR·kept floats.
     unsafe {
         match kernel {
             Kernel::Avx512 => sparse::compress::<{ microkernel::AVX512_MR }>(panel, rows, idx, out),
             _ => sparse::compress::<{ microkernel::AVX2_MR }>(panel, rows, idx, out),
         }
     }
+    #[cfg(test)]
+    SPARSE_PANELS.with(|n| n.set(n.get() + 1));
+    Some(Mode::Sparse { kept })
 }
 
 /// Calls the micro-kernel of `kernel` in `mode`.
