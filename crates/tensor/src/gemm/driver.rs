@@ -186,7 +186,7 @@ pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
                     // Zero columns are looked for where a panel meets two column tiles or more
                     // (A in place then has csa = 1); B̃'s finiteness once, when first needed.
                     let try_sparse = bl.zero_skip && ncb > nr && kcb <= MAX_KB;
-                    let mut b_finite = None;
+                    let (block, mut b_finite) = (ncb.div_ceil(nr) * nr * kcb, None);
                     for ir in (0..mcb).step_by(mr) {
                         let ap = if packed_a {
                             apack.wrapping_add(ir * kcb)
@@ -199,7 +199,6 @@ pub(super) unsafe fn run(bl: &Blocking, p: Problem) {
                         } else {
                             Panel::InPlace { a: ap, rsa: p.rsa }
                         };
-                        let block = ncb.div_ceil(nr) * nr * kcb;
                         let dense = if packed_a { Mode::Packed } else { Mode::InPlace };
                         let sparse = if try_sparse {
                             let b = (bpack.cast_const(), block);
