@@ -282,14 +282,17 @@ fn compare_epochs(h: usize, epochs: usize, mnist: Option<&str>, alternate: bool)
             let pairs = mlp.params_and_grads().map(|(w, g)| (w, &*g));
             adam.update(&mut state, pairs).expect("shapes fit");
         }
+        let c1 = on_cpu_ns().unwrap_or(0);
         let train = mlp.count_correct(x.view(), &labels).expect("fits");
         let test = mlp.count_correct(x_test.view(), &l_test).expect("fits");
-        let cpu = (on_cpu_ns().unwrap_or(0) - c0) as f64 * 1e-9;
+        let c2 = on_cpu_ns().unwrap_or(0);
+        let cpu = (c2 - c0) as f64 * 1e-9;
         println!(
-            "epoch {e} cpu_s {cpu:.3} wall_s {:.3} train_acc {:.4} test_acc {:.4}{}",
+            "epoch {e} cpu_s {cpu:.3} wall_s {:.3} train_acc {:.4} test_acc {:.4} eval_cpu_s {:.3}{}",
             t0.elapsed().as_secs_f64(),
             train as f64 / train_rows as f64,
             test as f64 / test_rows as f64,
+            (c2 - c1) as f64 * 1e-9,
             if skip { "" } else { " zero_skip off" }
         );
     }
