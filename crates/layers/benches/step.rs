@@ -10,6 +10,9 @@
 //! kernels alone. `HANDPROP_BENCH_REPS` (default 7) and `HANDPROP_BENCH_EPOCHS` (default 3)
 //! override the repetitions.
 //!
+//! `--spare-cores` runs only the two-cell table, with the FMA rate of two threads at once
+//! measured between its rounds (whether the two threads had a core each).
+//!
 //! `--zero-skip-steps MNIST_DIR` times steps on real images with the exact skipping of zero pixels
 //! on and off (alternating); `--compare-epochs H N [--mnist DIR]` is the handprop side of
 //! `cargo xtask compare`.
@@ -229,7 +232,16 @@ fn scaling_table(steps: usize) {
     // fastest (the machine as it is when nobody else loads it).
     const ROUNDS: usize = 3;
     let (mut one, mut two_cells, mut shared) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+    // Whether the two threads really have a core each: the FMA rate of two threads at once,
+    // per thread, against one thread's, between the rounds. A VM's two vCPUs can sit on one
+    // physical core's two hyperthreads, or share a core with another tenant, for a while: then
+    // two cells cannot reach ×2, whatever the code does.
+    let mut fma = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
+        if let (Some(p1), Some(p2)) = (fma_peak(1, 1, 0.2), fma_peak(2, 1, 0.2)) {
+            fma.0.push(p1.max());
+            fma.1.extend(p2.per_thread_gflops);
+        }
         one = one.min(run_cell(1));
         let t = Instant::now();
         let handles: Vec<_> = (0..2).map(|_| std::thread::spawn(move || run_cell(1))).collect();
@@ -245,6 +257,23 @@ fn scaling_table(steps: usize) {
         2.0 * one / two_cells
     );
     println!("  one cell on two threads:     {shared:>7.2} s  → speed-up ×{:.2}", one / shared);
+    if let (Some(&p1), Some(lo), Some(hi)) = (
+        fma.0.iter().max_by(|a, b| a.total_cmp(b)),
+        fma.1.iter().copied().min_by(f64::total_cmp),
+        fma.1.iter().copied().max_by(f64::total_cmp),
+    ) {
+        println!(
+            "  FMA rate between the rounds: one thread {p1:.1} GFLOP/s; two at once, per thread \
+             {lo:.1}–{hi:.1} ({:.0}–{:.0} % of one){}",
+            100.0 * lo / p1,
+            100.0 * hi / p1,
+            if lo < 0.9 * p1 {
+                " — the two threads did not always have a core each, so ×2 was out of reach"
+            } else {
+                ""
+            }
+        );
+    }
 }
 
 /// `--compare-epochs H N [--mnist DIR]`: N epochs of the study's network with Adam at width H, on
@@ -377,6 +406,10 @@ fn main() {
             })
         });
         compare_epochs(h, n, mnist, args.iter().any(|a| a == "--alternate-zero-skip"));
+        return;
+    }
+    if args.iter().any(|a| a == "--spare-cores") {
+        scaling_table(20);
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--zero-skip-steps") {

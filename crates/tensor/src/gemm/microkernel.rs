@@ -83,7 +83,7 @@ fn prefetch_c<const MR: usize, const NR: usize>(tile: Tile) {
 /// prefetchers stop at every 4 KiB page. On a quiet core that costs nothing measurable, but the
 /// project's KVM Xeon spends long phases where other tenants contend for the memory hierarchy
 /// (its FMA peak stays at ≈ 170 GFLOP/s while a product swings from 150 to 100 GFLOP/s), and
-/// there the prefetch gained 8–9 % in the median on the H = 1024 products (AVX-512, 40 calls each
+/// there the prefetch gained 8–10 % in the median on the H = 1024 products (AVX-512, 40 calls each
 /// way, interleaved in one process; 2 KiB and 6 KiB ahead gave the same within 1 %) and 15 % on
 /// the AVX2 kernel, while the best calls stayed equal. A hint only: it never faults and changes
 /// no bit. The compressed (sparse) panels jump through `B̃`, so they do not prefetch.
