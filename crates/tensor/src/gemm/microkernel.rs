@@ -58,20 +58,29 @@ fn row_offsets<const MR: usize>(rsa: isize, mr: usize) -> [isize; MR] {
     std::array::from_fn(|i| i.min(mr.max(1) - 1) as isize * rsa)
 }
 
+/// Asks for the cache line holding byte `p` in L1 (`_mm_prefetch`, T0). A hint only: it never
+/// faults, whatever the address, so `p` may point past an operand's end.
+#[inline(always)]
+fn prefetch_line(p: *const i8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint that never faults, whatever the address.
+    unsafe {
+        _mm_prefetch::<_MM_HINT_T0>(p)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Asks for the lines of a full, unit-stride tile of `C` that the kernel will read at its end
 /// (`C + …`): they are rows at `C`'s row stride, which the hardware prefetchers do not predict, and
-/// fetching them while the FMA loop runs hides the miss. A hint only: it never faults.
+/// fetching them while the FMA loop runs hides the miss.
 #[inline(always)]
 fn prefetch_c<const MR: usize, const NR: usize>(tile: Tile) {
-    #[cfg(target_arch = "x86_64")]
     if tile.add && tile.csc == 1 && tile.mr == MR && tile.nr == NR {
         for i in 0..MR {
             let row = tile.c.wrapping_offset(i as isize * tile.rsc).cast::<i8>();
-            // SAFETY: prefetching is a hint that never faults, whatever the address.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(row);
-                _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(NR * 4 - 1));
-            }
+            prefetch_line(row);
+            prefetch_line(row.wrapping_add(NR * 4 - 1));
         }
     }
 }
@@ -89,15 +98,11 @@ fn prefetch_c<const MR: usize, const NR: usize>(tile: Tile) {
 /// no bit. The compressed (sparse) panels jump through `B̃`, so they do not prefetch.
 const PREFETCH_AHEAD: usize = 1024;
 
-/// Asks for the `B̃` line `PREFETCH_AHEAD` floats past `row` (past the block's end near the last
-/// tile: harmless, a hint never faults).
+/// Asks for the `B̃` line `PREFETCH_AHEAD + 16·line` floats past `row` (past the block's end
+/// near the last tile: harmless).
 #[inline(always)]
 fn prefetch_b(row: *const f32, line: usize) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is a hint that never faults, whatever the address.
-    unsafe {
-        _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(PREFETCH_AHEAD + 16 * line).cast::<i8>());
-    }
+    prefetch_line(row.wrapping_add(PREFETCH_AHEAD + 16 * line).cast::<i8>());
 }
 
 /// AVX-512 rows per tile (broadcast side).
