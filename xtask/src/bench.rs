@@ -2,7 +2,8 @@
 //!
 //! First the layers bench measures this CPU's FMA peak (a 24-accumulator FMA loop on 1 and 2
 //! threads, in thread CPU time), then reports the training step as a percentage of it, a whole
-//! epoch (55 steps + evaluation of 65,000 rows) at H = 1024 and 824, and two cells on two threads;
+//! epoch (55 steps + evaluation of 65,000 rows) at H = 1024 and 824, and two cells on two threads
+//! (with the FMA rate of two threads at once, which says whether they had a core each);
 //! the tensor bench reports every product of a step (and the element-wise kernels) against the same
 //! kind of peak; the optimizer bench times the updates. All timings are thread CPU time, repeated,
 //! with min and median, because the machine may be shared (see docs/performance.md).

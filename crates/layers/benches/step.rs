@@ -279,7 +279,8 @@ fn scaling_table(steps: usize) {
 /// `--compare-epochs H N [--mnist DIR]`: N epochs of the study's network with Adam at width H, on
 /// MNIST's TF1 split from DIR (55,000 training and 10,000 test images, as the Python side reads
 /// them) or else on synthetic data of the same shapes; one line per epoch in the format
-/// `cargo xtask compare` parses (the same as bench/compare/study_net.py prints). Real images
+/// `cargo xtask compare` parses (the same as bench/compare/study_net.py prints, plus
+/// `eval_cpu_s`, the evaluation's share of `cpu_s`, which the parser ignores). Real images
 /// matter for the timing: their zero pixels are skipped in the first layer's products. With
 /// `alternate` the skipping is off in odd epochs (`zero_skip off` on their lines), to measure what
 /// it saves in one process (the bits are the same either way).
